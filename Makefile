@@ -1,0 +1,45 @@
+# Two entry points: `make run` (the product on its embedded defaults) and
+# `make test` (the whole test suite). Both create the virtual environment first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install install-dev shell services-status services-stop clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Migrate, load demo data, create the demo admin, then Daphne + Celery worker + Celery beat.
+run: install
+	$(BIN)/python -m dealership.run
+
+# Tests run with DEBUG off, as production does; a throwaway key satisfies the production checks.
+test: install-dev
+	DEBUG=false SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}" \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# A Django shell with the models and services at hand (development settings).
+shell: install
+	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py shell
+
+services-status: install
+	$(BIN)/python -m dealership.devservices status
+
+services-stop: install
+	$(BIN)/python -m dealership.devservices stop
+
+clean:
+	rm -rf $(VENV)
