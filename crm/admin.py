@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
@@ -9,6 +11,7 @@ from crm import services
 from crm.models import ConsentChange, ConsentKind, ConsentSource, Customer, CustomerPhone, DealershipProfile, Vehicle
 from crm.phones import format_phone
 from crm.selectors import customer_search_q, dealership_profile
+from crm.vin import normalize_vin
 
 CONSENT_FLAGS = [kind.value for kind in ConsentKind]
 
@@ -35,8 +38,24 @@ class CustomerPhoneInline(admin.TabularInline):
     extra = 0
 
 
+class VehicleFormSet(BaseInlineFormSet):
+    def clean(self):
+        # The VIN's uniqueness is a conditional constraint (blank VINs are
+        # allowed twice), which Django does not compare between rows of one form.
+        super().clean()
+        seen = set()
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
+                continue
+            vin = normalize_vin(form.cleaned_data.get("vin") or "")
+            if vin and vin in seen:
+                form.add_error("vin", "This VIN is entered twice.")
+            seen.add(vin)
+
+
 class VehicleInline(admin.TabularInline):
     model = Vehicle
+    formset = VehicleFormSet
     extra = 0
     fields = ["year", "make", "model", "trim", "vin", "plate", "plate_state", "mileage", "color"]
     show_change_link = True
@@ -154,7 +173,18 @@ class ConsentChangeAdmin(PhoneSearchMixin, admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False
+        # A consent record goes only with its customer (when the customer is
+        # deleted, Django asks this for each of their rows). Its own delete
+        # page and the bulk action are closed, so the history cannot be pruned.
+        return obj is not None and request.user.has_perm("crm.delete_customer")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        raise PermissionDenied("Consent history is deleted only together with its customer.")
 
 
 @admin.register(DealershipProfile)

@@ -112,7 +112,12 @@ class CustomerPhone(models.Model):
         return f"{format_phone(self.number)} ({self.get_label_display()})"
 
     def clean(self):
-        if self.number and Customer.objects.filter(phone=self.number).exclude(pk=self.customer_id).exists():
+        if not self.number:
+            return
+        owner_id = Customer.objects.filter(phone=self.number).values_list("pk", flat=True).first()
+        if owner_id is not None and owner_id == self.customer_id:
+            raise ValidationError({"number": "This is already the customer's main phone."})
+        if owner_id is not None:
             raise ValidationError({"number": "This number is another customer's main phone."})
 
 
