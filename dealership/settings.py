@@ -187,6 +187,13 @@ CELERY_TIMEZONE = TIME_ZONE
 LANGUAGE_CODE = "en-us"
 USE_I18N = True
 
+# Appointment slots start on this grid (minutes from opening time).
+SCHEDULING_SLOT_MINUTES = int(env_str("SCHEDULING_SLOT_MINUTES", "15"))
+# Callers (the phone agent) cannot book sooner than this; staff can.
+SCHEDULING_MIN_LEAD_MINUTES = int(env_str("SCHEDULING_MIN_LEAD_MINUTES", "60"))
+if not 5 <= SCHEDULING_SLOT_MINUTES <= 120:
+    raise ImproperlyConfigured("SCHEDULING_SLOT_MINUTES must be between 5 and 120")
+
 # Region used to read phone numbers written without a country code.
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "US").upper()
 
@@ -218,6 +225,8 @@ OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-sma
 
 GOOGLE_SERVICE_ACCOUNT_FILE = env_str("GOOGLE_SERVICE_ACCOUNT_FILE")
 GOOGLE_CALENDAR_ID = env_str("GOOGLE_CALENDAR_ID")
+# How long busy time read from the calendar is reused before asking Google again.
+GOOGLE_CALENDAR_BUSY_CACHE_SECONDS = int(env_str("GOOGLE_CALENDAR_BUSY_CACHE_SECONDS", "60"))
 
 # --------------------------------------------------------------------------- security
 

@@ -12,3 +12,14 @@ def staff_user(db):
 def admin_client(client, staff_user):
     client.force_login(staff_user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def celery_runs_tasks_inline():
+    """Tasks enqueued by services run in the test process instead of going to Redis."""
+    from dealership.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield
+    app.conf.task_always_eager = False

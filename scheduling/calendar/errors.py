@@ -1,0 +1,6 @@
+class CalendarError(Exception):
+    """The calendar refused a request for a reason retrying will not fix (bad credentials, bad id)."""
+
+
+class CalendarTransientError(CalendarError):
+    """Rate limited (429), a server error (5xx) or the network: worth retrying later."""

@@ -1,0 +1,322 @@
+"""Availability: the one place that decides when a job can start.
+
+Everything is computed in the dealership's zone (settings.TIME_ZONE) from its
+opening hours, breaks and closures, then compared as absolute instants, so a
+day with a DST change has the right number of hours.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    Bay,
+    Closure,
+    OpeningHours,
+    ServiceType,
+)
+
+Interval = tuple[datetime, datetime]
+
+
+def dealership_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def slot_minutes() -> int:
+    return settings.SCHEDULING_SLOT_MINUTES
+
+
+def min_lead() -> timedelta:
+    return timedelta(minutes=settings.SCHEDULING_MIN_LEAD_MINUTES)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A start time at which at least one bay is free for the whole job."""
+
+    start: datetime
+    end: datetime
+    bay_ids: tuple[int, ...] = field(default=(), compare=False)
+
+    def local_start(self) -> datetime:
+        return self.start.astimezone(dealership_zone())
+
+    def spoken(self, *, today: date | None = None) -> str:
+        """ "Tuesday, March 3rd at 2:30 PM", or "today at 9 AM" / "tomorrow at 9 AM"."""
+        return spoken_datetime(self.start, today=today)
+
+
+def spoken_datetime(moment: datetime, *, today: date | None = None) -> str:
+    local = moment.astimezone(dealership_zone())
+    today = today or timezone.now().astimezone(dealership_zone()).date()
+    clock = f"{local:%-I}:{local:%M} {local:%p}" if local.minute else f"{local:%-I} {local:%p}"
+    if local.date() == today:
+        day = "today"
+    elif local.date() == today + timedelta(days=1):
+        day = "tomorrow"
+    else:
+        day = f"{local:%A}, {local:%B} {_ordinal(local.day)}"
+    return f"{day} at {clock}"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def job_duration(service_types: Iterable[ServiceType]) -> timedelta:
+    return timedelta(minutes=sum(s.duration_minutes for s in service_types))
+
+
+# --------------------------------------------------------------------------- the shop's week
+
+
+@dataclass(frozen=True)
+class WorkingDay:
+    """The windows of one local date in which a job may run, as aware datetimes."""
+
+    day: date
+    windows: tuple[Interval, ...]
+    opens: datetime
+
+    def window_containing(self, start: datetime, end: datetime) -> Interval | None:
+        for window_start, window_end in self.windows:
+            if window_start <= start and end <= window_end:
+                return window_start, window_end
+        return None
+
+
+def _aware(day: date, clock: time, zone: ZoneInfo) -> datetime | None:
+    """The instant of a local wall-clock time, or None when DST skips it."""
+    naive = datetime.combine(day, clock)
+    aware = naive.replace(tzinfo=zone)
+    if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
+        return None
+    return aware
+
+
+class ShopCalendar:
+    """Opening hours, breaks and closures, loaded once for a range of dates."""
+
+    def __init__(self, first: date, last: date):
+        self.zone = dealership_zone()
+        self.hours = {h.weekday: h for h in OpeningHours.objects.prefetch_related("breaks")}
+        self.closures = set(Closure.objects.filter(date__range=(first, last)).values_list("date", flat=True))
+
+    def working_day(self, day: date) -> WorkingDay | None:
+        hours = self.hours.get(day.weekday())
+        if hours is None or day in self.closures:
+            return None
+        opens = _aware(day, hours.opens, self.zone)
+        closes = _aware(day, hours.closes, self.zone)
+        if opens is None or closes is None:
+            return None
+        windows = [(opens, closes)]
+        for pause in hours.breaks.all():
+            pause_start, pause_end = _aware(day, pause.starts, self.zone), _aware(day, pause.ends, self.zone)
+            if pause_start is None or pause_end is None:
+                continue
+            windows = [piece for w in windows for piece in _subtract(w, (pause_start, pause_end))]
+        return WorkingDay(day=day, windows=tuple(windows), opens=opens)
+
+
+def _subtract(window: Interval, cut: Interval) -> list[Interval]:
+    start, end = window
+    cut_start, cut_end = cut
+    if cut_end <= start or end <= cut_start:
+        return [window]
+    return [piece for piece in ((start, cut_start), (cut_end, end)) if piece[0] < piece[1]]
+
+
+# --------------------------------------------------------------------------- who is busy
+
+
+class BusyTimes:
+    """Busy intervals per bay (active appointments) and for the whole shop (calendar busy time)."""
+
+    def __init__(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        exclude_appointment_id: int | None = None,
+        shop_busy: Sequence[Interval] = (),
+    ):
+        self.bay_ids = list(Bay.objects.filter(active=True).order_by("name").values_list("id", flat=True))
+        rows = Appointment.objects.filter(status__in=ACTIVE_STATUSES, starts_at__lt=end, ends_at__gt=start)
+        if exclude_appointment_id is not None:
+            rows = rows.exclude(pk=exclude_appointment_id)
+        per_bay: dict[int, list[Interval]] = defaultdict(list)
+        for bay_id, starts_at, ends_at in rows.values_list("bay_id", "starts_at", "ends_at"):
+            per_bay[bay_id].append((starts_at, ends_at))
+        self.per_bay = {bay_id: sorted(intervals) for bay_id, intervals in per_bay.items()}
+        self.shop_busy = sorted(shop_busy)
+
+    @staticmethod
+    def _overlaps(intervals: list[Interval], start: datetime, end: datetime) -> bool:
+        # Intervals of one bay never overlap each other (the exclusion
+        # constraint), so sorted by start they are sorted by end too.
+        index = bisect.bisect_left(intervals, (start, start))
+        if index > 0 and intervals[index - 1][1] > start:
+            return True
+        return index < len(intervals) and intervals[index][0] < end
+
+    def shop_is_busy(self, start: datetime, end: datetime) -> bool:
+        return any(s < end and start < e for s, e in self.shop_busy)
+
+    def free_bays(self, start: datetime, end: datetime) -> tuple[int, ...]:
+        if self.shop_is_busy(start, end):
+            return ()
+        return tuple(b for b in self.bay_ids if not self._overlaps(self.per_bay.get(b, []), start, end))
+
+
+# --------------------------------------------------------------------------- slots
+
+
+def earliest_start(*, now: datetime | None = None, apply_lead_time: bool = True) -> datetime:
+    now = now or timezone.now()
+    return now + min_lead() if apply_lead_time else now
+
+
+def available_slots(
+    *,
+    service_types: Sequence[ServiceType],
+    first_day: date,
+    last_day: date,
+    after: datetime | None = None,
+    limit: int | None = None,
+    exclude_appointment_id: int | None = None,
+    now: datetime | None = None,
+    shop_busy: Sequence[Interval] | None = None,
+) -> list[Slot]:
+    """Start times from ``first_day`` to ``last_day`` (local dates, inclusive) where the job fits.
+
+    A slot is on the grid (SCHEDULING_SLOT_MINUTES from opening time), inside
+    one opening window (not across a break or closing time), not on a closure,
+    no earlier than now plus the minimum lead time (and ``after``, if given),
+    clear of busy time on the dealership's calendar, and has a bay free for the
+    whole job. ``exclude_appointment_id`` ignores one appointment, for moving it.
+    """
+    duration = job_duration(service_types)
+    if duration <= timedelta(0) or last_day < first_day:
+        return []
+    zone = dealership_zone()
+    not_before = max(earliest_start(now=now), after or datetime.min.replace(tzinfo=UTC))
+    range_start = datetime.combine(first_day, time.min, tzinfo=zone)
+    range_end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone)
+    if shop_busy is None:
+        shop_busy = calendar_busy(range_start, range_end)
+    shop = ShopCalendar(first_day, last_day)
+    busy = BusyTimes(range_start, range_end, exclude_appointment_id=exclude_appointment_id, shop_busy=shop_busy)
+    grid = timedelta(minutes=slot_minutes())
+
+    slots: list[Slot] = []
+    day = first_day
+    while day <= last_day:
+        working = shop.working_day(day)
+        if working is not None and working.windows[-1][1] > not_before:
+            for window_start, window_end in working.windows:
+                # Step from opening time in absolute minutes: the grid stays put
+                # even when a break makes a window start off the grid.
+                offset = max(timedelta(0), window_start - working.opens)
+                steps = -(-offset // grid)  # ceiling division
+                start = working.opens + steps * grid
+                while start + duration <= window_end:
+                    end = start + duration
+                    if start >= not_before:
+                        bays = busy.free_bays(start, end)
+                        if bays:
+                            slots.append(Slot(start=start, end=end, bay_ids=bays))
+                            if limit is not None and len(slots) >= limit:
+                                return slots
+                    start += grid
+        day += timedelta(days=1)
+    return slots
+
+
+def next_available_slots(
+    *,
+    service_types: Sequence[ServiceType],
+    after: datetime | None = None,
+    count: int = 3,
+    horizon_days: int = 60,
+    exclude_appointment_id: int | None = None,
+    spread: bool = True,
+) -> list[Slot]:
+    """The next few options after a moment ("after Tuesday 2 pm"), for the agent to offer.
+
+    With ``spread``, at most two options per day, so that "the next three"
+    are not 8:00, 8:15 and 8:30 on the same morning.
+    """
+    zone = dealership_zone()
+    start_moment = max(after or timezone.now(), timezone.now())
+    first_day = start_moment.astimezone(zone).date()
+    found: list[Slot] = []
+    per_day: dict[date, int] = defaultdict(int)
+    # Look a week at a time: most answers are within the first week.
+    window_start = first_day
+    last_day = first_day + timedelta(days=horizon_days)
+    while window_start <= last_day and len(found) < count:
+        window_end = min(window_start + timedelta(days=6), last_day)
+        for slot in available_slots(
+            service_types=service_types,
+            first_day=window_start,
+            last_day=window_end,
+            after=after,
+            exclude_appointment_id=exclude_appointment_id,
+        ):
+            local_day = slot.local_start().date()
+            if spread and per_day[local_day] >= 2:
+                continue
+            if spread and per_day[local_day] == 1 and slot.start - found[-1].start < timedelta(hours=2):
+                continue
+            per_day[local_day] += 1
+            found.append(slot)
+            if len(found) >= count:
+                break
+        window_start = window_end + timedelta(days=1)
+    return found
+
+
+def calendar_busy(start: datetime, end: datetime) -> list[Interval]:
+    """Busy time on the dealership's Google Calendar, if one is configured (else none)."""
+    from scheduling.calendar.busy import busy_intervals
+
+    return busy_intervals(start, end)
+
+
+# --------------------------------------------------------------------------- reads for pages and the agent
+
+
+def appointments_on(day: date) -> QuerySet[Appointment]:
+    """One local day's appointments with what a day view shows."""
+    zone = dealership_zone()
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone)
+    return (
+        Appointment.objects.filter(starts_at__lt=end, ends_at__gt=start)
+        .select_related("customer", "vehicle", "bay")
+        .prefetch_related("service_types")
+        .order_by("starts_at")
+    )
+
+
+def upcoming_appointments_for(customer_id: int, *, now: datetime | None = None) -> QuerySet[Appointment]:
+    return (
+        Appointment.objects.filter(customer_id=customer_id, status__in=ACTIVE_STATUSES, ends_at__gt=now or timezone.now())
+        .select_related("vehicle", "bay")
+        .prefetch_related("service_types")
+        .order_by("starts_at")
+    )

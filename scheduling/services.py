@@ -1,0 +1,304 @@
+"""Every write to appointments: book, reschedule, confirm, check in, complete, no-show, cancel.
+
+The admin, the phone agent and reminder calls all come through here. Each
+function validates, writes an AppointmentEvent naming the actor, and mirrors
+the change to the calendar after commit. Errors carry a sentence that can be
+read to a caller as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from crm.errors import ServiceError
+from crm.models import Customer, Vehicle
+from scheduling import transitions
+from scheduling.actors import Actor
+from scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    Bay,
+    ServiceType,
+    Transport,
+)
+from scheduling.selectors import (
+    ShopCalendar,
+    calendar_busy,
+    dealership_zone,
+    earliest_start,
+    job_duration,
+    next_available_slots,
+    spoken_datetime,
+)
+
+EXCLUSION_VIOLATION = "23P01"  # PostgreSQL's SQLSTATE for a violated exclusion constraint
+
+
+class BookingError(ServiceError):
+    """The appointment cannot be made or changed as asked."""
+
+
+class SlotTakenError(BookingError):
+    """Every bay was taken for that time (possibly a moment ago, by another booking)."""
+
+    def __init__(self, message: str, *, alternatives: Sequence = ()):
+        super().__init__(message, code="slot_taken")
+        self.alternatives = list(alternatives)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _check_party(customer: Customer, vehicle: Vehicle) -> None:
+    if vehicle.customer_id != customer.pk:
+        raise BookingError("That vehicle isn't on this customer's account.", code="vehicle_not_owned")
+
+
+def _check_services(service_types: Sequence[ServiceType]) -> list[ServiceType]:
+    service_types = list(service_types)
+    if not service_types:
+        raise BookingError("Please choose at least one service.", code="no_service")
+    inactive = [s.name for s in service_types if not s.active]
+    if inactive:
+        raise BookingError(f"We no longer offer {', '.join(inactive)}.", code="service_inactive")
+    return service_types
+
+
+def _check_time(start: datetime, end: datetime, actor: Actor) -> None:
+    """Inside one opening window, not on a closure, not in the past (nor inside the lead time for callers)."""
+    if timezone.is_naive(start):
+        raise BookingError("The appointment time needs a time zone.", code="naive_time")
+    now = timezone.now()
+    if start < now:
+        raise BookingError("That time has already passed.", code="in_the_past")
+    # Staff may take a walk-in right now; callers get the minimum lead time.
+    if not actor.is_staff and start < earliest_start(now=now):
+        raise BookingError(
+            f"That's too soon for us to get ready; the earliest we can do is "
+            f"{spoken_datetime(earliest_start(now=now))}.",
+            code="too_soon",
+        )
+    day = start.astimezone(dealership_zone()).date()
+    shop = ShopCalendar(day, day)
+    if day in shop.closures:
+        raise BookingError("We're closed that day.", code="closed_day")
+    working = shop.working_day(day)
+    if working is None:
+        raise BookingError("We're closed that day.", code="closed_day")
+    if working.window_containing(start, end) is None:
+        raise BookingError(
+            "That job wouldn't fit inside our opening hours at that time; it must start and finish while "
+            "we're open and not run over a break.",
+            code="outside_hours",
+        )
+    if any(s < end and start < e for s, e in calendar_busy(start, end)):
+        raise BookingError("The shop is blocked off at that time.", code="shop_busy")
+
+
+def _slot_taken(service_types, start: datetime, exclude_appointment_id: int | None = None) -> SlotTakenError:
+    options = next_available_slots(
+        service_types=service_types, after=start, count=3, exclude_appointment_id=exclude_appointment_id
+    )
+    if options:
+        spoken = ", ".join(o.spoken() for o in options[:-1])
+        spoken = f"{spoken} or {options[-1].spoken()}" if spoken else options[-1].spoken()
+        message = f"Sorry, that time was just taken. The next openings are {spoken}."
+    else:
+        message = "Sorry, that time was just taken, and I don't see another opening soon."
+    return SlotTakenError(message, alternatives=options)
+
+
+def _is_exclusion_violation(error: IntegrityError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) == EXCLUSION_VIOLATION
+
+
+def _free_bays(start: datetime, end: datetime, exclude_appointment_id: int | None) -> list[Bay]:
+    taken = Appointment.objects.filter(status__in=ACTIVE_STATUSES, starts_at__lt=end, ends_at__gt=start)
+    if exclude_appointment_id is not None:
+        taken = taken.exclude(pk=exclude_appointment_id)
+    return list(Bay.objects.filter(active=True).exclude(pk__in=taken.values("bay_id")).order_by("name"))
+
+
+def _claim_bay(appointment: Appointment, bays: list[Bay]) -> bool:
+    """Save ``appointment`` in the first of ``bays`` that PostgreSQL lets it have.
+
+    Another transaction may have taken a bay since we looked; the exclusion
+    constraint refuses it, and we try the next bay inside a savepoint.
+    """
+    for bay in bays:
+        appointment.bay = bay
+        try:
+            with transaction.atomic():
+                appointment.save()
+            return True
+        except IntegrityError as error:
+            if not _is_exclusion_violation(error):
+                raise
+    return False
+
+
+def _record(
+    appointment: Appointment,
+    action: str,
+    actor: Actor,
+    *,
+    from_status: str = "",
+    changes: dict | None = None,
+    note: str = "",
+) -> AppointmentEvent:
+    return AppointmentEvent.objects.create(
+        appointment=appointment,
+        action=action,
+        from_status=from_status,
+        to_status=appointment.status,
+        actor_kind=actor.kind,
+        actor_user=actor.user if actor.user is not None and actor.user.is_authenticated else None,
+        call_sid=actor.call_sid,
+        changes=changes or {},
+        note=note[:255],
+    )
+
+
+def _mirror_to_calendar(appointment: Appointment) -> None:
+    from scheduling.tasks import sync_appointment_to_calendar
+
+    appointment_id = appointment.pk
+    transaction.on_commit(lambda: sync_appointment_to_calendar.delay(appointment_id))
+
+
+# --------------------------------------------------------------------------- booking
+
+
+@transaction.atomic
+def appointment_book(
+    *,
+    customer: Customer,
+    vehicle: Vehicle,
+    service_types: Sequence[ServiceType],
+    start: datetime,
+    actor: Actor,
+    transport: str = Transport.WAITER,
+    notes: str = "",
+) -> Appointment:
+    """Book the job at ``start`` in a free bay, or raise BookingError / SlotTakenError."""
+    _check_party(customer, vehicle)
+    service_types = _check_services(service_types)
+    if transport not in Transport.values:
+        raise BookingError("Please choose waiter, drop-off, shuttle or loaner.", code="bad_transport")
+    end = start + job_duration(service_types)
+    _check_time(start, end, actor)
+
+    appointment = Appointment(
+        customer=customer,
+        vehicle=vehicle,
+        starts_at=start,
+        ends_at=end,
+        transport=transport,
+        source=actor.source,
+        notes=notes,
+        created_by=actor.user if actor.user is not None and actor.user.is_authenticated else None,
+    )
+    if not _claim_bay(appointment, _free_bays(start, end, None)):
+        raise _slot_taken(service_types, start)
+    appointment.service_types.set(service_types)
+    _record(appointment, AppointmentEvent.Action.BOOKED, actor, changes=_describe(appointment, service_types))
+    _mirror_to_calendar(appointment)
+    return appointment
+
+
+@transaction.atomic
+def appointment_reschedule(
+    *,
+    appointment: Appointment,
+    start: datetime,
+    actor: Actor,
+    service_types: Sequence[ServiceType] | None = None,
+) -> Appointment:
+    """Move an appointment (and optionally change its services); it keeps its bay if that is free."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    transitions.check_reschedulable(appointment.status)
+    current_services = list(appointment.service_types.all())
+    service_types = _check_services(service_types if service_types is not None else current_services)
+    end = start + job_duration(service_types)
+    _check_time(start, end, actor)
+
+    before = {"starts_at": appointment.starts_at.isoformat(), "bay": str(appointment.bay)}
+    previous_status = appointment.status
+    bays = _free_bays(start, end, appointment.pk)
+    bays.sort(key=lambda bay: bay.pk != appointment.bay_id)  # prefer staying in the same bay
+    appointment.starts_at, appointment.ends_at = start, end
+    # A moved appointment needs confirming again.
+    appointment.status = AppointmentStatus.BOOKED
+    if not _claim_bay(appointment, bays):
+        raise _slot_taken(service_types, start, exclude_appointment_id=appointment.pk)
+    changes = {
+        "starts_at": [before["starts_at"], start.isoformat()],
+        "bay": [before["bay"], str(appointment.bay)],
+    }
+    if {s.pk for s in service_types} != {s.pk for s in current_services}:
+        appointment.service_types.set(service_types)
+        changes["services"] = [[s.name for s in current_services], [s.name for s in service_types]]
+    _record(appointment, AppointmentEvent.Action.RESCHEDULED, actor, from_status=previous_status, changes=changes)
+    _mirror_to_calendar(appointment)
+    return appointment
+
+
+def _describe(appointment: Appointment, service_types: Sequence[ServiceType]) -> dict:
+    return {
+        "starts_at": [None, appointment.starts_at.isoformat()],
+        "ends_at": [None, appointment.ends_at.isoformat()],
+        "bay": [None, str(appointment.bay)],
+        "services": [None, [s.name for s in service_types]],
+        "transport": [None, appointment.transport],
+    }
+
+
+# --------------------------------------------------------------------------- status changes
+
+
+@transaction.atomic
+def _transition(appointment: Appointment, target: str, action: str, actor: Actor, note: str = "") -> Appointment:
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    transitions.check_transition(appointment.status, target)
+    previous = appointment.status
+    appointment.status = target
+    appointment.save(update_fields=["status", "updated_at"])
+    _record(appointment, action, actor, from_status=previous, note=note)
+    _mirror_to_calendar(appointment)
+    return appointment
+
+
+def appointment_confirm(*, appointment: Appointment, actor: Actor, note: str = "") -> Appointment:
+    return _transition(appointment, AppointmentStatus.CONFIRMED, AppointmentEvent.Action.CONFIRMED, actor, note)
+
+
+def appointment_check_in(*, appointment: Appointment, actor: Actor, note: str = "") -> Appointment:
+    return _transition(appointment, AppointmentStatus.CHECKED_IN, AppointmentEvent.Action.CHECKED_IN, actor, note)
+
+
+def appointment_complete(*, appointment: Appointment, actor: Actor, note: str = "") -> Appointment:
+    return _transition(appointment, AppointmentStatus.COMPLETED, AppointmentEvent.Action.COMPLETED, actor, note)
+
+
+def appointment_mark_no_show(*, appointment: Appointment, actor: Actor, note: str = "") -> Appointment:
+    if appointment.starts_at > timezone.now():
+        raise BookingError("That appointment hasn't started yet, so it can't be a no-show.", code="not_started")
+    return _transition(appointment, AppointmentStatus.NO_SHOW, AppointmentEvent.Action.NO_SHOW, actor, note)
+
+
+def appointment_cancel(*, appointment: Appointment, actor: Actor, note: str = "") -> Appointment:
+    return _transition(appointment, AppointmentStatus.CANCELLED, AppointmentEvent.Action.CANCELLED, actor, note)
+
+
+def appointment_record_calendar_sync(*, appointment_id: int, event_id: str) -> None:
+    """Store the mirror's event id (the calendar task calls this; not a business change, no event row)."""
+    Appointment.objects.filter(pk=appointment_id).update(
+        google_event_id=event_id, calendar_synced_at=timezone.now()
+    )
+
