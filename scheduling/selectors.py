@@ -99,12 +99,17 @@ class WorkingDay:
 
 
 def _aware(day: date, clock: time, zone: ZoneInfo) -> datetime | None:
-    """The instant of a local wall-clock time, or None when DST skips it."""
+    """The instant of a local wall-clock time (in UTC), or None when DST skips it.
+
+    In UTC because Python adds, subtracts and compares datetimes that share a
+    tzinfo on the wall clock: stepping a grid in the local zone would repeat
+    or skip an hour on a DST day.
+    """
     naive = datetime.combine(day, clock)
     aware = naive.replace(tzinfo=zone)
     if aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != naive:
         return None
-    return aware
+    return aware.astimezone(UTC)
 
 
 class ShopCalendar:
@@ -200,6 +205,7 @@ def available_slots(
     exclude_appointment_id: int | None = None,
     now: datetime | None = None,
     shop_busy: Sequence[Interval] | None = None,
+    apply_lead_time: bool = True,
 ) -> list[Slot]:
     """Start times from ``first_day`` to ``last_day`` (local dates, inclusive) where the job fits.
 
@@ -213,7 +219,7 @@ def available_slots(
     if duration <= timedelta(0) or last_day < first_day:
         return []
     zone = dealership_zone()
-    not_before = max(earliest_start(now=now), after or datetime.min.replace(tzinfo=UTC))
+    not_before = max(earliest_start(now=now, apply_lead_time=apply_lead_time), after or datetime.min.replace(tzinfo=UTC))
     range_start = datetime.combine(first_day, time.min, tzinfo=zone)
     range_end = datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone)
     if shop_busy is None:
@@ -254,6 +260,7 @@ def next_available_slots(
     horizon_days: int = 60,
     exclude_appointment_id: int | None = None,
     spread: bool = True,
+    apply_lead_time: bool = True,
 ) -> list[Slot]:
     """The next few options after a moment ("after Tuesday 2 pm"), for the agent to offer.
 
@@ -276,6 +283,7 @@ def next_available_slots(
             last_day=window_end,
             after=after,
             exclude_appointment_id=exclude_appointment_id,
+            apply_lead_time=apply_lead_time,
         ):
             local_day = slot.local_start().date()
             if spread and per_day[local_day] >= 2:

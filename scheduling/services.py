@@ -8,10 +8,11 @@ read to a caller as it is.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from crm.errors import ServiceError
@@ -37,7 +38,10 @@ from scheduling.selectors import (
     spoken_datetime,
 )
 
+logger = logging.getLogger(__name__)
+
 EXCLUSION_VIOLATION = "23P01"  # PostgreSQL's SQLSTATE for a violated exclusion constraint
+DEADLOCK_DETECTED = "40P01"  # two inserts checked the exclusion constraint at the same instant
 
 
 class BookingError(ServiceError):
@@ -101,9 +105,26 @@ def _check_time(start: datetime, end: datetime, actor: Actor) -> None:
         raise BookingError("The shop is blocked off at that time.", code="shop_busy")
 
 
-def _slot_taken(service_types, start: datetime, exclude_appointment_id: int | None = None) -> SlotTakenError:
+def _job_end(start: datetime, service_types: Sequence[ServiceType]) -> datetime:
+    """When the job ends, counted in absolute time.
+
+    Python adds a timedelta to a local datetime on the wall clock, which is an
+    hour off when a DST change falls inside the job.
+    """
+    if timezone.is_naive(start):
+        return start + job_duration(service_types)  # _check_time refuses it
+    return start.astimezone(UTC) + job_duration(service_types)
+
+
+def _slot_taken(
+    service_types, start: datetime, actor: Actor, exclude_appointment_id: int | None = None
+) -> SlotTakenError:
     options = next_available_slots(
-        service_types=service_types, after=start, count=3, exclude_appointment_id=exclude_appointment_id
+        service_types=service_types,
+        after=start,
+        count=3,
+        exclude_appointment_id=exclude_appointment_id,
+        apply_lead_time=not actor.is_staff,  # staff may book sooner than callers
     )
     if options:
         spoken = ", ".join(o.spoken() for o in options[:-1])
@@ -118,6 +139,10 @@ def _is_exclusion_violation(error: IntegrityError) -> bool:
     return getattr(error.__cause__, "sqlstate", None) == EXCLUSION_VIOLATION
 
 
+def _is_deadlock(error: OperationalError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
+
+
 def _free_bays(start: datetime, end: datetime, exclude_appointment_id: int | None) -> list[Bay]:
     taken = Appointment.objects.filter(status__in=ACTIVE_STATUSES, starts_at__lt=end, ends_at__gt=start)
     if exclude_appointment_id is not None:
@@ -129,17 +154,25 @@ def _claim_bay(appointment: Appointment, bays: list[Bay]) -> bool:
     """Save ``appointment`` in the first of ``bays`` that PostgreSQL lets it have.
 
     Another transaction may have taken a bay since we looked; the exclusion
-    constraint refuses it, and we try the next bay inside a savepoint.
+    constraint refuses it, and we try the next bay inside a savepoint. Two
+    inserts that check the constraint at the same instant can wait for each
+    other, and PostgreSQL stops one of them as a deadlock: that one tries the
+    same bay again (and then waits for the other, or gets the bay).
     """
     for bay in bays:
         appointment.bay = bay
-        try:
-            with transaction.atomic():
-                appointment.save()
-            return True
-        except IntegrityError as error:
-            if not _is_exclusion_violation(error):
-                raise
+        for _attempt in range(3):
+            try:
+                with transaction.atomic():
+                    appointment.save()
+                return True
+            except IntegrityError as error:
+                if not _is_exclusion_violation(error):
+                    raise
+                break
+            except OperationalError as error:
+                if not _is_deadlock(error):
+                    raise
     return False
 
 
@@ -169,7 +202,17 @@ def _mirror_to_calendar(appointment: Appointment) -> None:
     from scheduling.tasks import sync_appointment_to_calendar
 
     appointment_id = appointment.pk
-    transaction.on_commit(lambda: sync_appointment_to_calendar.delay(appointment_id))
+
+    def enqueue() -> None:
+        # The booking is committed by now: a broker outage must not turn it
+        # into an error. The appointment keeps calendar_synced_at empty, and
+        # any later change of it queues the mirror again.
+        try:
+            sync_appointment_to_calendar.delay(appointment_id)
+        except Exception:
+            logger.exception("could not queue the calendar mirror of appointment %s", appointment_id)
+
+    transaction.on_commit(enqueue)
 
 
 # --------------------------------------------------------------------------- booking
@@ -191,7 +234,7 @@ def appointment_book(
     service_types = _check_services(service_types)
     if transport not in Transport.values:
         raise BookingError("Please choose waiter, drop-off, shuttle or loaner.", code="bad_transport")
-    end = start + job_duration(service_types)
+    end = _job_end(start, service_types)
     _check_time(start, end, actor)
 
     appointment = Appointment(
@@ -205,7 +248,7 @@ def appointment_book(
         created_by=actor.user if actor.user is not None and actor.user.is_authenticated else None,
     )
     if not _claim_bay(appointment, _free_bays(start, end, None)):
-        raise _slot_taken(service_types, start)
+        raise _slot_taken(service_types, start, actor)
     appointment.service_types.set(service_types)
     _record(appointment, AppointmentEvent.Action.BOOKED, actor, changes=_describe(appointment, service_types))
     _mirror_to_calendar(appointment)
@@ -225,7 +268,7 @@ def appointment_reschedule(
     transitions.check_reschedulable(appointment.status)
     current_services = list(appointment.service_types.all())
     service_types = _check_services(service_types if service_types is not None else current_services)
-    end = start + job_duration(service_types)
+    end = _job_end(start, service_types)
     _check_time(start, end, actor)
 
     before = {"starts_at": appointment.starts_at.isoformat(), "bay": str(appointment.bay)}
@@ -236,7 +279,7 @@ def appointment_reschedule(
     # A moved appointment needs confirming again.
     appointment.status = AppointmentStatus.BOOKED
     if not _claim_bay(appointment, bays):
-        raise _slot_taken(service_types, start, exclude_appointment_id=appointment.pk)
+        raise _slot_taken(service_types, start, actor, exclude_appointment_id=appointment.pk)
     changes = {
         "starts_at": [before["starts_at"], start.isoformat()],
         "bay": [before["bay"], str(appointment.bay)],
@@ -263,9 +306,13 @@ def _describe(appointment: Appointment, service_types: Sequence[ServiceType]) ->
 
 
 @transaction.atomic
-def _transition(appointment: Appointment, target: str, action: str, actor: Actor, note: str = "") -> Appointment:
+def _transition(
+    appointment: Appointment, target: str, action: str, actor: Actor, note: str = "", guard=None
+) -> Appointment:
     appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     transitions.check_transition(appointment.status, target)
+    if guard is not None:
+        guard(appointment)  # checked on the locked, current row
     previous = appointment.status
     appointment.status = target
     appointment.save(update_fields=["status", "updated_at"])
@@ -287,9 +334,13 @@ def appointment_complete(*, appointment: Appointment, actor: Actor, note: str = 
 
 
 def appointment_mark_no_show(*, appointment: Appointment, actor: Actor, note: str = "") -> Appointment:
-    if appointment.starts_at > timezone.now():
-        raise BookingError("That appointment hasn't started yet, so it can't be a no-show.", code="not_started")
-    return _transition(appointment, AppointmentStatus.NO_SHOW, AppointmentEvent.Action.NO_SHOW, actor, note)
+    def has_started(current: Appointment) -> None:
+        if current.starts_at > timezone.now():
+            raise BookingError("That appointment hasn't started yet, so it can't be a no-show.", code="not_started")
+
+    return _transition(
+        appointment, AppointmentStatus.NO_SHOW, AppointmentEvent.Action.NO_SHOW, actor, note, guard=has_started
+    )
 
 
 def appointment_cancel(*, appointment: Appointment, actor: Actor, note: str = "") -> Appointment:

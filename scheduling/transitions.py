@@ -29,10 +29,20 @@ class InvalidTransition(ServiceError):
     """The appointment's current status does not allow this change."""
 
 
+_SPOKEN_CHANGE = {
+    S.BOOKED: "booked",
+    S.CONFIRMED: "confirmed",
+    S.CHECKED_IN: "checked in",
+    S.COMPLETED: "completed",
+    S.NO_SHOW: "marked as a no-show",
+    S.CANCELLED: "cancelled",
+}
+
+
 def check_transition(current: str, target: str) -> None:
     if target not in ALLOWED[S(current)]:
         raise InvalidTransition(
-            f"That appointment is {_SPOKEN_STATE[S(current)]}, so it can't be {S(target).label.lower()} now.",
+            f"That appointment is {_SPOKEN_STATE[S(current)]}, so it can't be {_SPOKEN_CHANGE[S(target)]} now.",
             code="invalid_transition",
         )
 
