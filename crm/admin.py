@@ -33,6 +33,37 @@ class PhoneSearchMixin:
         return results, may_have_duplicates
 
 
+class HistoryInline(admin.TabularInline):
+    """An object's audit rows, read-only: only services write them."""
+
+    extra = 0
+    can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AuditTrailAdmin(PhoneSearchMixin, admin.ModelAdmin):
+    """A read-only list of audit rows: nothing can be added, edited or bulk-deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
 class CustomerPhoneInline(admin.TabularInline):
     model = CustomerPhone
     extra = 0
@@ -61,16 +92,10 @@ class VehicleInline(admin.TabularInline):
     show_change_link = True
 
 
-class ConsentChangeInline(admin.TabularInline):
+class ConsentChangeInline(HistoryInline):
     model = ConsentChange
-    extra = 0
     fields = ["changed_at", "kind", "value", "source", "changed_by", "note"]
-    readonly_fields = fields
-    can_delete = False
     verbose_name_plural = "consent history"
-
-    def has_add_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Customer)
@@ -156,7 +181,7 @@ class VehicleAdmin(PhoneSearchMixin, admin.ModelAdmin):
 
 
 @admin.register(ConsentChange)
-class ConsentChangeAdmin(PhoneSearchMixin, admin.ModelAdmin):
+class ConsentChangeAdmin(AuditTrailAdmin):
     """The consent audit trail: read-only, written only by crm.services.customer_set_consent."""
 
     customer_lookup = "customer__"
@@ -166,22 +191,11 @@ class ConsentChangeAdmin(PhoneSearchMixin, admin.ModelAdmin):
     search_fields = ["customer__first_name", "customer__last_name", "note"]
     date_hierarchy = "changed_at"
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
     def has_delete_permission(self, request, obj=None):
         # A consent record goes only with its customer (when the customer is
         # deleted, Django asks this for each of their rows). Its own delete
         # page and the bulk action are closed, so the history cannot be pruned.
         return obj is not None and request.user.has_perm("crm.delete_customer")
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     def delete_view(self, request, object_id, extra_context=None):
         raise PermissionDenied("Consent history is deleted only together with its customer.")

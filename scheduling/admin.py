@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from crm.admin import PhoneSearchMixin
+from crm.admin import AuditTrailAdmin, HistoryInline, PhoneSearchMixin
 from crm.errors import ServiceError
 from scheduling import services
 from scheduling.actors import Actor
@@ -100,10 +100,9 @@ class BayAdmin(admin.ModelAdmin):
 
 class OpeningBreakFormSet(BaseInlineFormSet):
     def clean(self):
-        # A break must lie inside the day's hours and not overlap another one,
-        # which no single row can check by itself.
+        # OpeningBreak.clean keeps each break inside its hours; whether breaks
+        # overlap is a question about the whole set being saved, so it is here.
         super().clean()
-        opens, closes = self.instance.opens, self.instance.closes
         kept = []
         for form in self.forms:
             if not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
@@ -111,9 +110,7 @@ class OpeningBreakFormSet(BaseInlineFormSet):
             starts, ends = form.cleaned_data.get("starts"), form.cleaned_data.get("ends")
             if starts is None or ends is None:
                 continue
-            if opens is not None and closes is not None and not (opens <= starts and ends <= closes):
-                form.add_error(None, f"The break must be inside the opening hours ({opens:%H:%M}-{closes:%H:%M}).")
-            elif any(starts < other_ends and other_starts < ends for other_starts, other_ends in kept):
+            if any(starts < other_ends and other_starts < ends for other_starts, other_ends in kept):
                 form.add_error(None, "This break overlaps another break.")
             kept.append((starts, ends))
 
@@ -206,19 +203,10 @@ class AppointmentForm(forms.ModelForm):
         return cleaned
 
 
-class AppointmentEventInline(admin.TabularInline):
+class AppointmentEventInline(HistoryInline):
     model = AppointmentEvent
-    extra = 0
     fields = ["at", "action", "status_change", "actor", "change_list", "note"]
-    readonly_fields = fields
-    can_delete = False
     verbose_name_plural = "history"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor_user")
@@ -443,7 +431,7 @@ def _parse_day(raw: str | None) -> date | None:
 
 
 @admin.register(AppointmentEvent)
-class AppointmentEventAdmin(PhoneSearchMixin, admin.ModelAdmin):
+class AppointmentEventAdmin(AuditTrailAdmin):
     """Who changed which appointment and when: read-only, written only by scheduling.services."""
 
     customer_lookup = "appointment__customer__"
@@ -462,12 +450,6 @@ class AppointmentEventAdmin(PhoneSearchMixin, admin.ModelAdmin):
     @admin.display(description="who")
     def actor(self, event):
         return event.actor
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_delete_permission(self, request, obj=None):
         return False  # appointments are cancelled, never deleted, so their history stays

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeBoundary, RangeOperators
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Func, Q
 from django.utils import timezone
@@ -96,6 +97,15 @@ class OpeningBreak(models.Model):
 
     def __str__(self):
         return f"break {self.starts:%H:%M}-{self.ends:%H:%M}"
+
+    def clean(self):
+        hours = getattr(self, "hours", None)  # unset on a bare form; the inline sets the edited hours
+        if hours is None or None in (self.starts, self.ends, hours.opens, hours.closes):
+            return
+        if not (hours.opens <= self.starts and self.ends <= hours.closes):
+            raise ValidationError(
+                f"The break must be inside the opening hours ({hours.opens:%H:%M}-{hours.closes:%H:%M})."
+            )
 
 
 class Closure(models.Model):

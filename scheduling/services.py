@@ -101,6 +101,11 @@ def _check_time(start: datetime, end: datetime, actor: Actor) -> None:
             "we're open and not run over a break.",
             code="outside_hours",
         )
+
+
+def _check_calendar(start: datetime, end: datetime) -> None:
+    """Busy time on the dealership's calendar. May wait on Google (cached, short timeout), so
+    callers run it before opening their transaction: no lock or connection is held meanwhile."""
     if any(s < end and start < e for s, e in calendar_busy(start, end)):
         raise BookingError("The shop is blocked off at that time.", code="shop_busy")
 
@@ -218,7 +223,6 @@ def _mirror_to_calendar(appointment: Appointment) -> None:
 # --------------------------------------------------------------------------- booking
 
 
-@transaction.atomic
 def appointment_book(
     *,
     customer: Customer,
@@ -236,7 +240,17 @@ def appointment_book(
         raise BookingError("Please choose waiter, drop-off, shuttle or loaner.", code="bad_transport")
     end = _job_end(start, service_types)
     _check_time(start, end, actor)
+    _check_calendar(start, end)
+    with transaction.atomic():
+        appointment = _book(customer, vehicle, service_types, start, end, actor, transport, notes)
+    if appointment is None:
+        # Alternatives are looked up after the transaction: they too read calendar busy time.
+        raise _slot_taken(service_types, start, actor)
+    return appointment
 
+
+def _book(customer, vehicle, service_types, start, end, actor, transport, notes) -> Appointment | None:
+    """Insert into a free bay and record it; None when every bay was taken meanwhile (nothing written)."""
     appointment = Appointment(
         customer=customer,
         vehicle=vehicle,
@@ -248,14 +262,13 @@ def appointment_book(
         created_by=actor.user if actor.user is not None and actor.user.is_authenticated else None,
     )
     if not _claim_bay(appointment, _free_bays(start, end, None)):
-        raise _slot_taken(service_types, start, actor)
+        return None
     appointment.service_types.set(service_types)
     _record(appointment, AppointmentEvent.Action.BOOKED, actor, changes=_describe(appointment, service_types))
     _mirror_to_calendar(appointment)
     return appointment
 
 
-@transaction.atomic
 def appointment_reschedule(
     *,
     appointment: Appointment,
@@ -264,12 +277,24 @@ def appointment_reschedule(
     service_types: Sequence[ServiceType] | None = None,
 ) -> Appointment:
     """Move an appointment (and optionally change its services); it keeps its bay if that is free."""
-    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
     transitions.check_reschedulable(appointment.status)
     current_services = list(appointment.service_types.all())
     service_types = _check_services(service_types if service_types is not None else current_services)
     end = _job_end(start, service_types)
     _check_time(start, end, actor)
+    _check_calendar(start, end)
+    with transaction.atomic():
+        moved = _move(appointment, start, end, actor, service_types)
+    if moved is None:
+        raise _slot_taken(service_types, start, actor, exclude_appointment_id=appointment.pk)
+    return moved
+
+
+def _move(appointment, start, end, actor, service_types) -> Appointment | None:
+    """Move the locked row into a free bay; None when none is free (nothing written)."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    transitions.check_reschedulable(appointment.status)  # again, on the locked current row
+    current_services = list(appointment.service_types.all())
 
     before = {"starts_at": appointment.starts_at.isoformat(), "bay": str(appointment.bay)}
     previous_status = appointment.status
@@ -279,7 +304,7 @@ def appointment_reschedule(
     # A moved appointment needs confirming again.
     appointment.status = AppointmentStatus.BOOKED
     if not _claim_bay(appointment, bays):
-        raise _slot_taken(service_types, start, actor, exclude_appointment_id=appointment.pk)
+        return None
     changes = {
         "starts_at": [before["starts_at"], start.isoformat()],
         "bay": [before["bay"], str(appointment.bay)],
