@@ -326,11 +326,15 @@ class AppointmentAdmin(PhoneSearchMixin, admin.ModelAdmin):
             return response
 
     def save_model(self, request, obj, form, change):
-        # The service saved the booking or the move already; only the fields it
-        # does not own are saved here.
-        plain = [name for name in ("transport", "notes") if name in form.changed_data]
-        if change and plain:
-            obj.save(update_fields=[*plain, "updated_at"])
+        # Booking or moving happened in the form's clean(); a change of the
+        # other details goes through its own service, which records it.
+        if change and {"transport", "notes"} & set(form.changed_data):
+            services.appointment_update_details(
+                appointment=obj,
+                actor=Actor.staff(request.user),
+                transport=form.cleaned_data["transport"],
+                notes=form.cleaned_data["notes"],
+            )
 
     def save_related(self, request, form, formsets, change):
         # The services set the services (m2m) themselves.

@@ -223,6 +223,7 @@ class AppointmentEvent(models.Model):
         COMPLETED = "completed", "Completed"
         NO_SHOW = "no_show", "Marked no-show"
         CANCELLED = "cancelled", "Cancelled"
+        EDITED = "edited", "Details changed"
         CALENDAR_SYNCED = "calendar_synced", "Calendar synced"
 
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="events")

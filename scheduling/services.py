@@ -317,6 +317,29 @@ def _move(appointment, start, end, actor, service_types) -> Appointment | None:
     return appointment
 
 
+@transaction.atomic
+def appointment_update_details(
+    *, appointment: Appointment, actor: Actor, transport: str | None = None, notes: str | None = None
+) -> Appointment:
+    """Change how the customer gets around and the notes; time, bay and status have their own services."""
+    appointment = Appointment.objects.select_for_update().get(pk=appointment.pk)
+    if transport is not None and transport not in Transport.values:
+        raise BookingError("Please choose waiter, drop-off, shuttle or loaner.", code="bad_transport")
+    changes = {
+        name: [getattr(appointment, name), value]
+        for name, value in (("transport", transport), ("notes", notes))
+        if value is not None and value != getattr(appointment, name)
+    }
+    if not changes:
+        return appointment
+    for name, (_, value) in changes.items():
+        setattr(appointment, name, value)
+    appointment.save(update_fields=[*changes, "updated_at"])
+    _record(appointment, AppointmentEvent.Action.EDITED, actor, from_status=appointment.status, changes=changes)
+    _mirror_to_calendar(appointment)  # the event's description shows both
+    return appointment
+
+
 def _describe(appointment: Appointment, service_types: Sequence[ServiceType]) -> dict:
     return {
         "starts_at": [None, appointment.starts_at.isoformat()],

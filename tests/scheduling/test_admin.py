@@ -779,3 +779,17 @@ def test_day_agenda_on_a_utc_midnight(shop, bays):
     day = date(2030, 3, 5)
     agenda = day_agenda(day)
     assert agenda.rows[0].start == datetime(2030, 3, 5, 14, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_changing_transport_and_notes_in_the_change_form_is_recorded(admin_client, staff_user, maria_at_nine):
+    url = _url(Appointment, "change", maria_at_nine.pk)
+    data = _change_data(admin_client, maria_at_nine, transport="loaner", notes="needs a loaner until 5")
+    assert admin_client.post(url, data).status_code == 302
+    maria_at_nine.refresh_from_db()
+    assert (maria_at_nine.transport, maria_at_nine.notes) == ("loaner", "needs a loaner until 5")
+    event = maria_at_nine.events.get(action=AppointmentEvent.Action.EDITED)
+    assert event.actor_user == staff_user
+    assert event.changes["transport"][1] == "loaner"
+    assert event.changes["notes"][1] == "needs a loaner until 5"
+    assert not maria_at_nine.events.filter(action=AppointmentEvent.Action.RESCHEDULED).exists()

@@ -453,3 +453,22 @@ def test_a_deadlock_reported_by_postgresql_is_retried_not_raised(book, bays, mon
     with connection.cursor() as cursor:
         cursor.execute("SELECT last_value FROM booking_attempts")
         assert cursor.fetchone()[0] == 2
+
+
+@pytest.mark.django_db
+def test_update_details_records_what_changed_and_refuses_bad_transport(book, monday, at, agent):
+    appointment = book(at(monday, "09:00"))
+    services.appointment_update_details(appointment=appointment, actor=agent, transport="shuttle")
+    event = appointment.events.get(action=AppointmentEvent.Action.EDITED)
+    assert event.changes == {"transport": ["waiter", "shuttle"]}
+    assert event.actor_kind == "phone_agent"
+
+    # The same values again change nothing and record nothing.
+    services.appointment_update_details(appointment=appointment, actor=agent, transport="shuttle")
+    assert appointment.events.filter(action=AppointmentEvent.Action.EDITED).count() == 1
+
+    with pytest.raises(BookingError) as refused:
+        services.appointment_update_details(appointment=appointment, actor=agent, transport="rocket")
+    assert refused.value.code == "bad_transport"
+    appointment.refresh_from_db()
+    assert appointment.transport == "shuttle"
