@@ -197,6 +197,16 @@ if not 5 <= SCHEDULING_SLOT_MINUTES <= 120:
 # Region used to read phone numbers written without a country code.
 PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "US").upper()
 
+# --------------------------------------------------------------------------- knowledge base
+
+# auto (OpenAI with a key, else the local model if installed, else none), openai, local, none,
+# or a dotted path to an embedder class.
+KNOWLEDGE_EMBEDDING_PROVIDER = env_str("KNOWLEDGE_EMBEDDING_PROVIDER", "auto")
+# A sentence-transformers model directory; empty = all-MiniLM-L6-v2 from the local-embeddings extra.
+KNOWLEDGE_LOCAL_MODEL_PATH = env_str("KNOWLEDGE_LOCAL_MODEL_PATH")
+# A question's embedding is reused this long (seconds), so a repeated question costs no API call.
+KNOWLEDGE_QUERY_CACHE_SECONDS = int(env_str("KNOWLEDGE_QUERY_CACHE_SECONDS", str(30 * 24 * 3600)))
+
 # --------------------------------------------------------------------------- static files
 
 STATIC_URL = "static/"
@@ -222,6 +232,10 @@ OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o")
 OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
+# text-embedding-3 models can be shortened; other endpoints must return exactly this many.
+OPENAI_EMBEDDING_DIMENSIONS = int(env_str("OPENAI_EMBEDDING_DIMENSIONS", "1536"))
+if not 1 <= OPENAI_EMBEDDING_DIMENSIONS <= 2000:  # pgvector's HNSW index takes at most 2,000
+    raise ImproperlyConfigured("OPENAI_EMBEDDING_DIMENSIONS must be between 1 and 2000")
 
 GOOGLE_SERVICE_ACCOUNT_FILE = env_str("GOOGLE_SERVICE_ACCOUNT_FILE")
 GOOGLE_CALENDAR_ID = env_str("GOOGLE_CALENDAR_ID")
