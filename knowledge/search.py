@@ -60,9 +60,9 @@ def fulltext_terms(question: str) -> str:
     return " or ".join(_WORD.findall(question)[:MAX_QUERY_WORDS])
 
 
-def run(question: str, *, vector: list[float] | None, model_name: str = "", k: int = 3,
-        category: str | None = None, methods: tuple[str, ...]) -> list[Hit]:  # fmt: skip
-    """The top ``k`` passages for an already normalized question, ranked by the given methods."""
+def build(question: str, *, vector: list[float] | None, model_name: str = "", k: int = 3,
+          category: str | None = None, methods: dict[str, float]) -> tuple[str, dict, list[str]] | None:  # fmt: skip
+    """The SQL, its parameters and the list names of a search; None when no method applies."""
     lists, params = [], {"candidates": CANDIDATES, "category": category, "k": k}
     if VECTOR in methods and vector is not None:
         dims = len(vector)  # an int of our own: safe to write into the SQL, as the partial index needs
@@ -76,15 +76,15 @@ def run(question: str, *, vector: list[float] | None, model_name: str = "", k: i
         lists.append(_TRIGRAM_LIST)
         params["question"] = question
     if not lists:
-        return []
+        return None
 
     names = [name for name, _ in lists]
     sql = (
         f"SET LOCAL hnsw.ef_search = {EF_SEARCH}; SET LOCAL hnsw.iterative_scan = relaxed_order; "
         f"SET LOCAL pg_trgm.word_similarity_threshold = {TRIGRAM_THRESHOLD}; "
         "WITH " + ", ".join(f"{name} AS ({body})" for name, body in lists) + ", "
-        "fused AS (SELECT id, sum(1.0 / (%(rrf_k)s + rank)) AS score, min(rank) AS best FROM ("
-        + " UNION ALL ".join(f"SELECT id, rank FROM {name}" for name in names)
+        "fused AS (SELECT id, sum(weight / (%(rrf_k)s + rank)) AS score, min(rank) AS best FROM ("
+        + " UNION ALL ".join(f"SELECT id, rank, %(weight_{name})s::float AS weight FROM {name}" for name in names)
         + ") ranked GROUP BY id) "
         "SELECT p.id, p.faq_id, p.document_id, c.slug, p.title, p.text, fused.score, "
         + ", ".join(f"{name}.rank, {name}.score" for name in names)
@@ -94,6 +94,21 @@ def run(question: str, *, vector: list[float] | None, model_name: str = "", k: i
         + " ORDER BY fused.score DESC, fused.best, p.id LIMIT %(k)s"
     )
     params["rrf_k"] = RRF_K
+    params.update({f"weight_{name}": float(methods[name]) for name in names})
+    return sql, params, names
+
+
+def run(question: str, *, vector: list[float] | None, model_name: str = "", k: int = 3,
+        category: str | None = None, methods: dict[str, float]) -> list[Hit]:  # fmt: skip
+    """The top ``k`` passages for an already normalized question.
+
+    ``methods`` maps each ranking to use to its weight in the fusion: a passage scores
+    the sum of weight / (RRF_K + rank) over the lists that found it.
+    """
+    built = build(question, vector=vector, model_name=model_name, k=k, category=category, methods=methods)
+    if built is None:
+        return []
+    sql, params, names = built
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while cursor.description is None and cursor.nextset():  # step over the SETs

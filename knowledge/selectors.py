@@ -15,8 +15,10 @@ logger = logging.getLogger(__name__)
 
 HYBRID = "hybrid"  # vector + full text
 TEXT_ONLY = "text"  # full text + trigram similarity, no vectors
-HYBRID_METHODS = (search.VECTOR, search.FULLTEXT)
-TEXT_METHODS = (search.FULLTEXT, search.TRIGRAM)
+# Weights in the fusion. Callers paraphrase more than they repeat an entry's words, so in
+# hybrid mode meaning leads and full text adds a half vote (bench/knowledge_quality.py).
+HYBRID_METHODS = {search.VECTOR: 1.0, search.FULLTEXT: 0.5}
+TEXT_METHODS = {search.FULLTEXT: 1.0, search.TRIGRAM: 1.0}
 MAX_K = 20
 
 

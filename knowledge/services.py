@@ -7,6 +7,7 @@ up an advisor.
 """
 
 import logging
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -149,6 +150,10 @@ def passages_reembed(*, passage_ids: Iterable[int]) -> int:
     return len(passages)
 
 
+# Passages embedded and written together; the provider splits their texts into requests of its own size.
+PASSAGES_PER_BATCH = 32
+
+
 @dataclass
 class EmbedReport:
     embedded: int = 0
@@ -171,15 +176,15 @@ def passages_embed(*, passage_ids: Iterable[int], force: bool = False) -> EmbedR
     ).filter(pk__in=ids)
     passages = list(candidates.order_by("id"))
     report = EmbedReport(skipped=len(set(ids)) - len(passages))
-    for start in range(0, len(passages), embedder.batch_size):
-        batch = passages[start : start + embedder.batch_size]
-        _embed_batch(embedder, batch, report)
+    for start in range(0, len(passages), PASSAGES_PER_BATCH):
+        _embed_batch(embedder, passages[start : start + PASSAGES_PER_BATCH], report)
     return report
 
 
 def _embed_batch(embedder, batch: list[Passage], report: EmbedReport) -> None:
+    texts = [p.embedding_texts() for p in batch]
     try:
-        vectors = embedder.embed([p.embedding_input() for p in batch])
+        flat = embedder.embed([text for passage_texts in texts for text in passage_texts])
     except EmbeddingError as exc:
         Passage.objects.filter(pk__in=[p.pk for p in batch]).update(
             embedding_error=str(exc)[:2000], embedding_failed_at=timezone.now()
@@ -188,6 +193,10 @@ def _embed_batch(embedder, batch: list[Passage], report: EmbedReport) -> None:
         report.error = str(exc)
         logger.warning("embedding %d passages failed: %s", len(batch), exc)
         return
+    vectors, start = [], 0
+    for passage_texts in texts:
+        vectors.append(_unit_mean(flat[start : start + len(passage_texts)]))
+        start += len(passage_texts)
     ensure_vector_index(embedder.dimensions)
     now = timezone.now()
     with transaction.atomic():
@@ -204,6 +213,13 @@ def _embed_batch(embedder, batch: list[Passage], report: EmbedReport) -> None:
             )
             report.embedded += written
             report.skipped += 1 - written
+
+
+def _unit_mean(vectors: list[list[float]]) -> list[float]:
+    """The normalized mean: cosine distance to it weighs each text alike."""
+    mean = [sum(column) / len(vectors) for column in zip(*vectors, strict=True)]
+    norm = math.sqrt(sum(x * x for x in mean)) or 1.0
+    return [x / norm for x in mean]
 
 
 @dataclass

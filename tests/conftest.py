@@ -23,3 +23,14 @@ def celery_runs_tasks_inline():
     app.conf.task_eager_propagates = True
     yield
     app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def no_embedding_provider_unless_asked(settings):
+    """Tests do not depend on which embedding extras this machine has; knowledge tests pick their own."""
+    from knowledge.embeddings import reset_embedder
+
+    settings.KNOWLEDGE_EMBEDDING_PROVIDER = "none"
+    reset_embedder()
+    yield
+    reset_embedder()

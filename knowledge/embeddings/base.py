@@ -17,7 +17,7 @@ class Embedder(Protocol):
 
     model_name: str
     dimensions: int
-    # How many texts one request may carry.
+    # How many texts one request carries; embed() splits longer lists itself.
     batch_size: int
 
     def embed(self, texts: list[str]) -> list[list[float]]:

@@ -35,7 +35,7 @@ def test_reciprocal_rank_fusion_orders_by_summed_reciprocal_ranks(add_faq):
     _place(text_first, _unit(0, 1))  # vector rank 3, full-text rank 1
 
     hits = search.run("alpha beta", vector=query, model_name=HashingEmbedder.model_name, k=3,
-                      methods=(search.VECTOR, search.FULLTEXT))  # fmt: skip
+                      methods={search.VECTOR: 1.0, search.FULLTEXT: 1.0})  # fmt: skip
 
     assert [hit.faq_id for hit in hits] == [text_first.pk, both_second.pk, only_vector.pk]
     assert hits[0].ranks == {"vector": 3, "fulltext": 1}
@@ -47,12 +47,28 @@ def test_reciprocal_rank_fusion_orders_by_summed_reciprocal_ranks(add_faq):
     assert hits[2].scores["vector"] == pytest.approx(1.0)
 
 
+def test_fusion_weights_scale_each_list(add_faq):
+    only_vector = add_faq("a", "Unrelated wording", "Nothing in common.")
+    both_second = add_faq("c", "Something else", "It mentions alpha once.")
+    text_first = add_faq("b", "Alpha beta", "Alpha beta, all about alpha beta.")
+    _place(only_vector, _unit(1))
+    _place(both_second, _unit(1, 1))
+    _place(text_first, _unit(0, 1))
+
+    hits = search.run("alpha beta", vector=_unit(1), model_name=HashingEmbedder.model_name, k=3,
+                      methods={search.VECTOR: 1.0, search.FULLTEXT: 0.5})  # fmt: skip
+
+    assert [hit.faq_id for hit in hits] == [both_second.pk, text_first.pk, only_vector.pk]
+    assert hits[0].score == pytest.approx(1 / 62 + 0.5 / 62)
+    assert hits[1].score == pytest.approx(1 / 63 + 0.5 / 61)
+
+
 def test_vectors_of_another_model_are_not_compared(add_faq):
     faq = add_faq("a", "Unrelated wording", "Nothing in common.")
     Passage.objects.filter(faq=faq).update(embedding=_unit(1), embedding_model="another-model",
                                            embedding_dimensions=64)  # fmt: skip
     hits = search.run("zzz", vector=_unit(1), model_name=HashingEmbedder.model_name,
-                      methods=(search.VECTOR,))  # fmt: skip
+                      methods={search.VECTOR: 1.0})  # fmt: skip
     assert hits == []
 
 
