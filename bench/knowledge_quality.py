@@ -42,6 +42,7 @@ from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from dealership.celery import app as celery_app  # noqa: E402
 from knowledge import demo  # noqa: E402
 from knowledge.embeddings import local, reset_embedder  # noqa: E402
+from knowledge.lexeme_stats import refresh_lexeme_stats  # noqa: E402
 from knowledge.models import Faq  # noqa: E402
 from knowledge.selectors import knowledge_search  # noqa: E402
 from knowledge.services import knowledge_reindex  # noqa: E402
@@ -104,6 +105,7 @@ def main() -> int:
     try:
         use_provider("none")
         demo.load()
+        refresh_lexeme_stats()  # as the worker does within a minute of the edits
         slug_of = dict(Faq.objects.values_list("id", "slug"))
         print(f"Knowledge-search quality - {len(labelled)} labelled phrasings, {len(slug_of)} FAQs "
               f"(+ document passages), k=3")  # fmt: skip

@@ -2,8 +2,9 @@
 
 Each method ranks up to ``CANDIDATES`` active passages on its own:
 - vector: cosine distance to the question's embedding, on the partial HNSW index of its dimensions;
-- fulltext: PostgreSQL full text, the caller's words OR-ed (a spoken question rarely contains every
-  word of the entry, so AND would find almost nothing), ranked with questions weighted above answers;
+- fulltext: PostgreSQL full text, the caller's telling words OR-ed (a spoken question rarely contains
+  every word of the entry, so AND would find almost nothing; common words are left out, see
+  knowledge.lexeme_stats), ranked with questions weighted above answers;
 - trigram: similarity of the caller's words to the ways the entry is asked, which survives typos and
   speech-recognition slips that full text cannot match.
 A passage's fused score is the sum of 1 / (RRF_K + rank) over the lists that found it.
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection
 
+from knowledge import lexeme_stats
 from knowledge.models import SEARCH_CONFIG
 
 RRF_K = 60  # the usual constant: damps the difference between rank 1 and rank 2 of one list
@@ -71,7 +73,7 @@ def build(question: str, *, vector: list[float] | None, model_name: str = "", k:
     terms = fulltext_terms(question)
     if FULLTEXT in methods and terms:
         lists.append(_FULLTEXT_LIST)
-        params["terms"] = terms
+        params.update(terms=terms, all_terms=" ".join(_WORD.findall(question)[:MAX_QUERY_WORDS]))
     if TRIGRAM in methods and question.strip():
         lists.append(_TRIGRAM_LIST)
         params["question"] = question
@@ -85,13 +87,15 @@ def build(question: str, *, vector: list[float] | None, model_name: str = "", k:
         "WITH " + ", ".join(f"{name} AS ({body})" for name, body in lists) + ", "
         "fused AS (SELECT id, sum(weight / (%(rrf_k)s + rank)) AS score, min(rank) AS best FROM ("
         + " UNION ALL ".join(f"SELECT id, rank, %(weight_{name})s::float AS weight FROM {name}" for name in names)
-        + ") ranked GROUP BY id) "
-        "SELECT p.id, p.faq_id, p.document_id, c.slug, p.title, p.text, fused.score, "
+        + ") ranked GROUP BY id), "
+        # Only the k winners are joined with their rows.
+        "top AS (SELECT id, score, best FROM fused ORDER BY score DESC, best, id LIMIT %(k)s) "
+        "SELECT p.id, p.faq_id, p.document_id, c.slug, p.title, p.text, top.score, "
         + ", ".join(f"{name}.rank, {name}.score" for name in names)
-        + " FROM fused JOIN knowledge_passage p ON p.id = fused.id"
+        + " FROM top JOIN knowledge_passage p ON p.id = top.id"
         " JOIN knowledge_category c ON c.id = p.category_id "
-        + " ".join(f"LEFT JOIN {name} ON {name}.id = fused.id" for name in names)
-        + " ORDER BY fused.score DESC, fused.best, p.id LIMIT %(k)s"
+        + " ".join(f"LEFT JOIN {name} ON {name}.id = top.id" for name in names)
+        + " ORDER BY top.score DESC, top.best, top.id"
     )
     params["rrf_k"] = RRF_K
     params.update({f"weight_{name}": float(methods[name]) for name in names})
@@ -131,11 +135,28 @@ def _vector_list(dims: int) -> tuple[str, str]:
     return VECTOR, body
 
 
+# The question's telling words, OR-ed: the rarest first, as many as keep the rows to rank within
+# lexeme_stats.MAX_RANKED_ROWS (at most lexeme_stats.MAX_TERMS). When even the rarest word is too
+# common, all the words AND-ed instead. Lexemes are joined in websearch syntax under the 'simple'
+# configuration: they are already stemmed, and websearch_to_tsquery never raises.
+_FULLTEXT_QUERY = (
+    "SELECT coalesce(("
+    "SELECT websearch_to_tsquery('simple', string_agg(lexeme, ' or ')) FROM ("
+    "SELECT lexeme, sum(ndoc) OVER (ORDER BY ndoc, lexeme) AS running FROM ("
+    "SELECT u.lexeme,"
+    f" coalesce((SELECT s.ndoc FROM {lexeme_stats.VIEW} s WHERE s.word = u.lexeme), 0) AS ndoc"
+    f" FROM unnest(to_tsvector('{SEARCH_CONFIG}', %(terms)s)) AS u(lexeme, positions, weights)"
+    f") counted ORDER BY ndoc, lexeme LIMIT {lexeme_stats.MAX_TERMS}"
+    f") chosen WHERE running <= {lexeme_stats.MAX_RANKED_ROWS}"
+    f"), websearch_to_tsquery('{SEARCH_CONFIG}', %(all_terms)s)) AS query"
+)
+
 _FULLTEXT_LIST = (
     FULLTEXT,
+    f"WITH q AS MATERIALIZED ({_FULLTEXT_QUERY}) "
     "SELECT id, row_number() OVER (ORDER BY score DESC, id) AS rank, score FROM ("
     "SELECT p.id, ts_rank(p.search_vector, q.query, 1) AS score"
-    f" FROM knowledge_passage p, websearch_to_tsquery('{SEARCH_CONFIG}', %(terms)s) AS q(query)"
+    " FROM knowledge_passage p, q"
     f" WHERE p.search_vector @@ q.query AND {_FILTERS}"
     " ORDER BY score DESC LIMIT %(candidates)s) candidates",
 )
@@ -151,7 +172,8 @@ _TRIGRAM_LIST = (
 
 
 def _vector_literal(vector: list[float]) -> str:
-    return "[" + ",".join(repr(float(x)) for x in vector) + "]"
+    # pgvector stores single-precision floats: seven significant digits say all of it, in half the text.
+    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
 
 
 def _hit(row, names: list[str]) -> Hit:

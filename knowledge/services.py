@@ -18,6 +18,7 @@ from django.utils.text import slugify
 from crm.errors import ServiceError
 from knowledge.chunking import split_document
 from knowledge.embeddings import EmbeddingError, get_embedder
+from knowledge.lexeme_stats import schedule_refresh
 from knowledge.models import Category, Document, Faq, Passage
 from knowledge.selectors import passages_needing_embedding
 from knowledge.vector_index import drop_unused_vector_indexes, ensure_vector_index
@@ -58,6 +59,7 @@ def faq_save(*, faq: Faq) -> Faq:
     passage.content_hash = Passage.hash_of(passage.embedding_input())
     passage.save()
     _embed_after_commit([passage])
+    schedule_refresh()
     return faq
 
 
@@ -73,6 +75,7 @@ def faq_set_active(*, faq: Faq, active: bool) -> Faq:
     faq.active = active
     faq.save(update_fields=["active", "updated_at"])
     Passage.objects.filter(faq=faq).update(active=active)
+    schedule_refresh()
     return faq
 
 
@@ -103,6 +106,7 @@ def document_save(*, document: Document) -> Document:
         passage.save()
     Passage.objects.filter(pk__in=[p.pk for p in existing.values()]).delete()
     _embed_after_commit(changed)
+    schedule_refresh()
     return document
 
 
@@ -111,6 +115,7 @@ def document_set_active(*, document: Document, active: bool) -> Document:
     document.active = active
     document.save(update_fields=["active", "updated_at"])
     Passage.objects.filter(document=document).update(active=active)
+    schedule_refresh()
     return document
 
 

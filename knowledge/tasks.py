@@ -31,10 +31,24 @@ def embed_passages(passage_ids: list[int]) -> str:
 
 
 @shared_task(acks_late=True)
+def refresh_word_statistics() -> str:
+    """Recount the words full-text search chooses from (queued, at most once a minute, after edits)."""
+    from knowledge.lexeme_stats import refresh_lexeme_stats
+
+    refresh_lexeme_stats()
+    return "word statistics refreshed"
+
+
+@shared_task(acks_late=True)
 def embed_pending() -> str:
-    """Catch up on passages whose embedding was never queued (a broker outage) or ran out of retries."""
+    """Catch up on passages whose embedding was never queued (a broker outage) or ran out of retries.
+
+    Also recounts the word statistics, which a lost refresh task would otherwise leave behind.
+    """
+    from knowledge.lexeme_stats import refresh_lexeme_stats
     from knowledge.services import knowledge_reindex
 
+    refresh_lexeme_stats()
     try:
         report = knowledge_reindex()
     except KnowledgeError as exc:
