@@ -127,6 +127,8 @@ def main() -> int:
             print(f"hybrid-local recall@3 {verdict} the target of {TARGET_RECALL_AT_3}.")
         else:
             print("hybrid-local not run: install the local model with `make install-local-embeddings`.")
+        if not settings.OPENAI_API_KEY:
+            print("hybrid-openai not run: OPENAI_API_KEY is not set.")
         if args.misses:
             for label, outcome in results.items():
                 print(f"\n{label}: not first ({len(outcome['misses'])})")

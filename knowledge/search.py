@@ -4,10 +4,11 @@ Each method ranks up to ``CANDIDATES`` active passages on its own:
 - vector: cosine distance to the question's embedding, on the partial HNSW index of its dimensions;
 - fulltext: PostgreSQL full text, the caller's telling words OR-ed (a spoken question rarely contains
   every word of the entry, so AND would find almost nothing; common words are left out, see
-  knowledge.lexeme_stats), ranked with questions weighted above answers;
+  knowledge.lexeme_stats), ranked with questions weighted above phrasings above answers;
 - trigram: similarity of the caller's words to the ways the entry is asked, which survives typos and
   speech-recognition slips that full text cannot match.
-A passage's fused score is the sum of 1 / (RRF_K + rank) over the lists that found it.
+A passage's fused score is the sum of weight / (RRF_K + rank) over the lists that found it; the
+caller chooses the methods and their weights (knowledge.selectors).
 """
 
 import re
