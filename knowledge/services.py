@@ -39,8 +39,10 @@ class NoEmbeddingProvider(KnowledgeError):
 
 
 def category_get_or_create(*, name: str, slug: str = "") -> Category:
-    category, _ = Category.objects.get_or_create(slug=slug or slugify(name), defaults={"name": name})
-    return category
+    """The category with this slug, or else this name (staff may have made it by hand), or a new one."""
+    slug = slug or slugify(name)
+    existing = Category.objects.filter(slug=slug).first() or Category.objects.filter(name__iexact=name).first()
+    return existing or Category.objects.create(name=name, slug=slug)
 
 
 @transaction.atomic

@@ -251,3 +251,9 @@ def test_embed_pending_sweep_catches_up(faqs, use_provider):
 
 def test_embedding_states_are_the_documented_four():
     assert set(EmbeddingState.values) == {"fresh", "stale", "missing", "failed"}
+
+
+def test_a_category_made_by_hand_is_reused_by_name(db):
+    by_hand = Category.objects.create(name="Hours and location", slug="hours-and-location")
+    assert services.category_get_or_create(name="Hours and Location", slug="hours-location") == by_hand
+    assert Category.objects.count() == 1

@@ -52,6 +52,8 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS("The knowledge base is up to date."))
 
     def _progress(self, done: int, todo: int) -> None:
+        if not todo:
+            return
         filled = BAR_WIDTH * done // todo if todo else BAR_WIDTH
         bar = "#" * filled + "-" * (BAR_WIDTH - filled)
         line = f"[{bar}] {done}/{todo}"
