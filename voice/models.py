@@ -1,0 +1,142 @@
+"""Phone calls as records: the call, what was said turn by turn, and messages for a callback."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from crm.models import Customer
+
+
+class Direction(models.TextChoices):
+    INBOUND = "inbound", "inbound"  # a customer called the dealership
+    OUTBOUND = "outbound", "outbound"  # the dealership (a reminder) called the customer
+
+
+class Purpose(models.TextChoices):
+    CUSTOMER_CALL = "customer_call", "customer call"  # whatever the caller wants
+    REMINDER = "reminder", "appointment reminder"  # an evening reminder call
+
+
+class CallStatus(models.TextChoices):
+    """Twilio's call statuses, as its status callback reports them."""
+
+    QUEUED = "queued", "queued"  # created, not yet dialled
+    RINGING = "ringing", "ringing"  # dialling / ringing
+    IN_PROGRESS = "in-progress", "in progress"  # answered, audio flowing
+    COMPLETED = "completed", "completed"  # ended normally after being answered
+    BUSY = "busy", "busy"  # the other side was busy
+    FAILED = "failed", "failed"  # Twilio could not place or carry the call
+    NO_ANSWER = "no-answer", "no answer"  # nobody answered
+    CANCELED = "canceled", "canceled"  # cancelled before it was answered
+
+
+class Outcome(models.TextChoices):
+    """How the conversation ended, from the agent's side."""
+
+    IN_PROGRESS = "", "in progress"  # the call has not ended yet
+    COMPLETED = "completed", "completed"  # the agent said goodbye and hung up
+    CALLER_HUNG_UP = "caller_hung_up", "caller hung up"  # the caller ended the call
+    TRANSFERRED = "transferred", "transferred"  # handed to a person (the transfer number)
+    MESSAGE_TAKEN = "message_taken", "message taken"  # nobody answered the transfer; a message was left
+    NO_RESPONSE = "no_response", "no response"  # the caller stayed silent and the agent ended the call
+    TOO_LONG = "too_long", "too long"  # the maximum call length was reached
+    ERROR = "error", "error"  # the call broke (bad input, a crash, a provider outage with no fallback)
+
+
+class Call(models.Model):
+    """One phone call, inbound or outbound, identified by Twilio's CallSid."""
+
+    call_sid = models.CharField("Call SID", max_length=64, unique=True)
+    stream_sid = models.CharField("Stream SID", max_length=64, blank=True)
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.INBOUND)
+    purpose = models.CharField(max_length=20, choices=Purpose.choices, default=Purpose.CUSTOMER_CALL)
+    from_number = models.CharField(max_length=32, blank=True, help_text="As Twilio gave it (E.164, or 'anonymous').")
+    to_number = models.CharField(max_length=32, blank=True)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    status = models.CharField(max_length=16, choices=CallStatus.choices, default=CallStatus.RINGING)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.IN_PROGRESS, blank=True)
+    end_reason = models.CharField(max_length=200, blank=True, help_text="Why the call ended, in a few words.")
+    started_at = models.DateTimeField(help_text="When Twilio first told us about the call.")
+    answered_at = models.DateTimeField(null=True, blank=True, help_text="When the media stream started.")
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="Twilio's billed duration.")
+    transfer_target = models.CharField(max_length=32, blank=True)
+    summary = models.TextField(blank=True)
+    error = models.TextField(blank=True, help_text="What went wrong, for support staff.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            models.Index(fields=["-started_at"], name="call_started"),
+            models.Index(fields=["from_number"], name="call_from_number"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_direction_display()} call {self.call_sid}"
+
+
+class Speaker(models.TextChoices):
+    CALLER = "caller", "caller"  # what the caller said (the final transcript of one turn)
+    AGENT = "agent", "agent"  # what the agent said (and what of it the caller heard)
+    SYSTEM = "system", "system"  # something that happened on the line (reconnects, fallbacks, DTMF)
+
+
+class Turn(models.Model):
+    """One turn of the conversation, saved when it ends.
+
+    Agent turns carry the latency of each stage, in milliseconds from the caller's final
+    transcript that the turn answers: first token from the model, first audio byte from
+    text-to-speech, first audio frame sent to Twilio, first mark back (first audio heard).
+    """
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="turns")
+    position = models.PositiveIntegerField()
+    speaker = models.CharField(max_length=10, choices=Speaker.choices)
+    text = models.TextField(help_text="Everything said (for the agent: everything generated to be said).")
+    heard_text = models.TextField(blank=True, help_text="Agent turns: the part the caller actually heard.")
+    interrupted = models.BooleanField(default=False, help_text="The caller talked over the agent (barge-in).")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    agent_first_token_ms = models.PositiveIntegerField(null=True, blank=True)
+    tts_first_byte_ms = models.PositiveIntegerField(null=True, blank=True)
+    first_frame_ms = models.PositiveIntegerField(null=True, blank=True)
+    first_mark_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["call", "position"]
+        constraints = [models.UniqueConstraint(fields=["call", "position"], name="turn_position_unique")]
+
+    def __str__(self):
+        return f"{self.get_speaker_display()}: {self.text[:60]}"
+
+
+class CallbackStatus(models.TextChoices):
+    OPEN = "open", "open"  # waiting for someone to call back
+    DONE = "done", "done"  # somebody called back (or it needs nothing)
+
+
+class CallbackRequest(models.Model):
+    """A caller's message for a person: left when a transfer was not answered or the agent could not help."""
+
+    call = models.ForeignKey(Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="callbacks")
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    phone = models.CharField(max_length=32, help_text="The number to call back.")
+    message = models.TextField(blank=True, help_text="What the caller said (transcribed), or a note.")
+    recording_url = models.URLField(max_length=500, blank=True)
+    status = models.CharField(max_length=10, choices=CallbackStatus.choices, default=CallbackStatus.OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    handled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")  # fmt: skip
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["status", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status=CallbackStatus.OPEN) | Q(handled_at__isnull=False), name="callback_done_has_time"
+            )
+        ]
+
+    def __str__(self):
+        return f"Call back {self.phone}"
