@@ -1,3 +1,5 @@
-"""WebSocket routes. The voice app adds the Twilio media stream here."""
+"""WebSocket routes of every app."""
 
-websocket_urlpatterns: list = []
+from voice.routing import websocket_urlpatterns as voice_routes
+
+websocket_urlpatterns: list = [*voice_routes]

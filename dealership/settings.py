@@ -207,6 +207,27 @@ KNOWLEDGE_LOCAL_MODEL_PATH = env_str("KNOWLEDGE_LOCAL_MODEL_PATH")
 # A question's embedding is reused this long (seconds), so a repeated question costs no API call.
 KNOWLEDGE_QUERY_CACHE_SECONDS = int(env_str("KNOWLEDGE_QUERY_CACHE_SECONDS", str(30 * 24 * 3600)))
 
+# --------------------------------------------------------------------------- phone calls
+
+VOICE_STT_MODEL = env_str("VOICE_STT_MODEL", "nova-3")
+VOICE_STT_LANGUAGE = env_str("VOICE_STT_LANGUAGE", "en-US")
+# Silence that ends an utterance (Deepgram's default of 10 ms cuts callers off mid-sentence).
+VOICE_ENDPOINTING_MS = int(env_str("VOICE_ENDPOINTING_MS", "300"))
+# A gap in words this long ends the turn even when endpointing missed it (noise on the line).
+VOICE_UTTERANCE_END_MS = int(env_str("VOICE_UTTERANCE_END_MS", "1000"))
+VOICE_TTS_MODEL = env_str("VOICE_TTS_MODEL", "aura-2-thalia-en")
+# Words (not counting "okay", "mm-hmm"...) the caller must say over the agent to interrupt it.
+VOICE_BARGE_IN_MIN_WORDS = int(env_str("VOICE_BARGE_IN_MIN_WORDS", "2"))
+# Quiet this long: "are you still there?"; as long again: goodbye.
+VOICE_SILENCE_SECONDS = float(env_str("VOICE_SILENCE_SECONDS", "8"))
+VOICE_MAX_CALL_SECONDS = float(env_str("VOICE_MAX_CALL_SECONDS", "900"))
+# Longest wait for the model's next words before apologising and handing the caller to a person.
+VOICE_AGENT_TIMEOUT_SECONDS = float(env_str("VOICE_AGENT_TIMEOUT_SECONDS", "6"))
+# Audio sent ahead of what the caller hears: enough to ride out jitter, little to throw away on a barge-in.
+VOICE_PLAYBACK_LEAD_MS = int(env_str("VOICE_PLAYBACK_LEAD_MS", "100"))
+# How long the media-stream token in the TwiML stays valid (the stream starts within a second or two).
+VOICE_STREAM_TOKEN_SECONDS = int(env_str("VOICE_STREAM_TOKEN_SECONDS", "120"))
+
 # --------------------------------------------------------------------------- static files
 
 STATIC_URL = "static/"

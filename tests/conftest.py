@@ -1,5 +1,16 @@
+import os
+
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """TEST_DATABASE_NAME gives a test run its own database, so two runs on one server do not collide."""
+    name = os.environ.get("TEST_DATABASE_NAME")
+    if name:
+        settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = name
 
 
 @pytest.fixture

@@ -88,6 +88,10 @@ class GoogleCalendar:
 
     # ------------------------------------------------------------------ events
 
+    def describe(self) -> dict:
+        """The calendar's own entry (summary, time zone): proves the credentials reach it."""
+        return self._execute(self.service.calendars().get(calendarId=self.calendar_id), "read the calendar")
+
     def insert_event(self, body: dict) -> dict:
         """Create an event; with an ``id`` in ``body`` a second insert fails with status 409."""
         events = self.service.events()
@@ -222,3 +226,18 @@ def calendar_status() -> tuple[bool, str]:
     except CalendarError as error:
         return False, str(error)
     return True, f"configured: {calendar_id}"
+
+
+def calendar_check(http=None) -> tuple[bool, str]:
+    """(reachable, one line) for check_integrations: reads the calendar's own entry. Prints no secret."""
+    usable, status = calendar_status()
+    if not usable and http is None:
+        return False, status
+    try:
+        calendar = calendar_from_settings(http=http)
+        if calendar is None:
+            return False, status
+        entry = calendar.describe()
+    except CalendarError as error:
+        return False, str(error)
+    return True, f"reachable: {entry.get('summary') or calendar.calendar_id} ({entry.get('timeZone', 'no time zone')})"

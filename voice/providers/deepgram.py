@@ -1,0 +1,301 @@
+"""Deepgram: live speech-to-text and Aura text-to-speech over WebSockets (the only module importing the SDK).
+
+Both sides speak the phone's own audio, mu-law 8 kHz mono, so nothing is resampled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from deepgram import AsyncDeepgramClient, DeepgramClientEnvironment
+from deepgram.speak.v1.types import SpeakV1Text
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# Deepgram closes a listening socket after ~10 s without audio or KeepAlive.
+KEEPALIVE_SECONDS = 4.0
+# Audio kept while the listening socket is being reopened: a few seconds of the caller, at most.
+MAX_BUFFERED_FRAMES = 250
+
+
+def is_configured() -> bool:
+    return bool(settings.DEEPGRAM_API_KEY)
+
+
+def environment() -> DeepgramClientEnvironment:
+    """Deepgram's own endpoints, or DEEPGRAM_BASE_URL (self-hosted, regional, or a test server) for all of them."""
+    base = settings.DEEPGRAM_BASE_URL.rstrip("/")
+    if not base:
+        return DeepgramClientEnvironment.PRODUCTION
+    parts = urlsplit(base)
+    websocket = base.replace(f"{parts.scheme}://", "wss://" if parts.scheme == "https" else "ws://", 1)
+    return DeepgramClientEnvironment(base=base, production=websocket, agent=websocket, agent_rest=base)
+
+
+def client() -> AsyncDeepgramClient:
+    return AsyncDeepgramClient(api_key=settings.DEEPGRAM_API_KEY, environment=environment())
+
+
+# --------------------------------------------------------------------------- speech to text
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    is_final: bool  # this stretch of audio will not be transcribed again
+    speech_final: bool  # the caller paused long enough to end the utterance (endpointing)
+    from_finalize: bool  # produced by our Finalize request
+    at: float  # time.monotonic() when it arrived
+
+
+@dataclass(frozen=True)
+class UtteranceEnd:
+    at: float
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    at: float
+
+
+@dataclass(frozen=True)
+class ListenerReconnected:
+    """The listening socket dropped and is open again: what the caller said meanwhile may be lost."""
+
+    attempt: int
+    at: float
+
+
+@dataclass(frozen=True)
+class ListenerFailed:
+    reason: str
+    at: float
+
+
+class _Finalize:
+    pass
+
+
+class Listener:
+    """One call's live transcription: audio in through ``send_audio``, events out on ``events``.
+
+    The socket is reopened when it drops (up to ``max_reconnects`` times in a row);
+    audio sent meanwhile is kept (up to a few seconds) and sent when it is back.
+    """
+
+    def __init__(self, events: asyncio.Queue, *, max_reconnects: int = 5):
+        self.events = events
+        self._audio: asyncio.Queue = asyncio.Queue()
+        self._max_reconnects = max_reconnects
+        self._closing = False
+
+    def options(self) -> dict:
+        return {
+            "model": settings.VOICE_STT_MODEL,
+            "language": settings.VOICE_STT_LANGUAGE,
+            "encoding": "mulaw",
+            "sample_rate": 8000,
+            "channels": 1,
+            "interim_results": True,
+            "endpointing": settings.VOICE_ENDPOINTING_MS,
+            "utterance_end_ms": settings.VOICE_UTTERANCE_END_MS,
+            "vad_events": True,
+            "smart_format": True,
+            "punctuate": True,
+        }
+
+    def send_audio(self, frame: bytes) -> None:
+        if self._audio.qsize() >= MAX_BUFFERED_FRAMES:
+            self._audio.get_nowait()  # the oldest audio goes first; a long outage loses the start, not the end
+        self._audio.put_nowait(frame)
+
+    def finalize(self) -> None:
+        """Ask for the final transcript of what was heard so far (end of the caller's turn)."""
+        self._audio.put_nowait(_Finalize())
+
+    def close(self) -> None:
+        self._closing = True
+
+    async def run(self) -> None:
+        failures = 0
+        dg = client()
+        while not self._closing:
+            try:
+                async with dg.listen.v1.connect(**self.options()) as connection:
+                    if failures:
+                        self.events.put_nowait(ListenerReconnected(attempt=failures, at=time.monotonic()))
+                    failures = 0
+                    await self._pump(connection)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a refused connection, a dropped socket, a bad message
+                logger.warning("speech-to-text socket failed: %s", exc)
+            if self._closing:
+                return
+            failures += 1
+            if failures > self._max_reconnects:
+                self.events.put_nowait(ListenerFailed(reason="speech-to-text unavailable", at=time.monotonic()))
+                return
+            await asyncio.sleep(min(0.2 * 2 ** (failures - 1), 2.0))
+
+    async def _pump(self, connection) -> None:
+        reader = asyncio.create_task(self._read(connection))
+        writer = asyncio.create_task(self._write(connection))
+        try:
+            done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()  # raises what ended it
+        finally:
+            for task in (reader, writer):
+                task.cancel()
+            await asyncio.gather(reader, writer, return_exceptions=True)
+        if not self._closing:
+            raise ConnectionError("the speech-to-text socket closed")
+
+    async def _write(self, connection) -> None:
+        while not self._closing:
+            try:
+                item = await asyncio.wait_for(self._audio.get(), timeout=KEEPALIVE_SECONDS)
+            except TimeoutError:
+                await connection.send_keep_alive()
+                continue
+            if isinstance(item, _Finalize):
+                await connection.send_finalize()
+            else:
+                await connection.send_media(item)
+        await connection.send_close_stream()
+
+    async def _read(self, connection) -> None:
+        async for message in connection:
+            kind = getattr(message, "type", None)
+            now = time.monotonic()
+            if kind == "Results":
+                alternatives = message.channel.alternatives if message.channel else []
+                text = alternatives[0].transcript.strip() if alternatives else ""
+                self.events.put_nowait(Transcript(
+                    text=text,
+                    is_final=bool(message.is_final),
+                    speech_final=bool(message.speech_final),
+                    from_finalize=bool(getattr(message, "from_finalize", False)),
+                    at=now,
+                ))  # fmt: skip
+            elif kind == "UtteranceEnd":
+                self.events.put_nowait(UtteranceEnd(at=now))
+            elif kind == "SpeechStarted":
+                self.events.put_nowait(SpeechStarted(at=now))
+
+
+# --------------------------------------------------------------------------- text to speech
+
+
+class SpeakerError(Exception):
+    """Text-to-speech failed: the socket could not be opened or dropped."""
+
+
+@dataclass(frozen=True)
+class SpeechAudio:
+    sentence: int
+    audio: bytes
+
+
+@dataclass(frozen=True)
+class SpeechDone:
+    sentence: int  # all audio of this sentence has been delivered
+
+
+class Speaker:
+    """One call's text-to-speech socket. ``say`` queues a sentence; audio and ends come out on ``events``.
+
+    Each sentence is sent as Speak + Flush, so Deepgram answers each with its audio
+    followed by Flushed, in order: audio belongs to the oldest sentence not yet flushed.
+    After ``clear`` everything in flight is dropped until Deepgram confirms with Cleared.
+    """
+
+    def __init__(self, events: asyncio.Queue):
+        self.events = events
+        self._connection = None
+        self._in_flight: list[int] = []
+        self._discarding = False
+        self._opened = asyncio.Event()
+        self._stack = None
+
+    def options(self) -> dict:
+        return {"model": settings.VOICE_TTS_MODEL, "encoding": "mulaw", "sample_rate": 8000}
+
+    async def open(self) -> None:
+        try:
+            self._stack = client().speak.v1.connect(**self.options())
+            self._connection = await self._stack.__aenter__()
+        except Exception as exc:
+            raise SpeakerError(f"text-to-speech could not connect: {exc}") from exc
+        self._opened.set()
+
+    async def say(self, sentence: int, text: str) -> None:
+        if self._connection is None:
+            raise SpeakerError("text-to-speech is not connected")
+        self._in_flight.append(sentence)
+        try:
+            await self._connection.send_text(SpeakV1Text(text=text))
+            await self._connection.send_flush()
+        except Exception as exc:
+            raise SpeakerError(f"text-to-speech failed: {exc}") from exc
+
+    async def clear(self) -> None:
+        if self._connection is None or not self._in_flight:
+            return
+        self._in_flight.clear()
+        self._discarding = True
+        try:
+            await self._connection.send_clear()
+        except Exception as exc:
+            raise SpeakerError(f"text-to-speech failed: {exc}") from exc
+
+    async def run(self) -> None:
+        """Read audio until the socket closes; raises SpeakerError if it drops."""
+        await self._opened.wait()
+        try:
+            async for message in self._connection:
+                if isinstance(message, bytes):
+                    if self._in_flight and not self._discarding:
+                        self.events.put_nowait(SpeechAudio(sentence=self._in_flight[0], audio=message))
+                    continue
+                kind = getattr(message, "type", None)
+                if kind == "Flushed" and self._in_flight and not self._discarding:
+                    self.events.put_nowait(SpeechDone(sentence=self._in_flight.pop(0)))
+                elif kind == "Cleared":  # parsed into the Flushed class by the SDK: branch on the type
+                    self._discarding = False
+                elif kind == "Warning":
+                    logger.warning("text-to-speech warning: %s", getattr(message, "description", message))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise SpeakerError(f"text-to-speech dropped: {exc}") from exc
+
+    async def close(self) -> None:
+        if self._stack is None:
+            return
+        try:
+            await self._connection.send_close()
+        except Exception:
+            pass
+        try:
+            await self._stack.__aexit__(None, None, None)
+        except Exception:
+            pass
+        self._stack = self._connection = None
+
+
+async def check() -> tuple[bool, str]:
+    """Whether the key is accepted (lists the projects; the key itself is never shown)."""
+    if not is_configured():
+        return False, "not configured (DEEPGRAM_API_KEY is empty)"
+    try:
+        await client().manage.v1.projects.list()
+    except Exception as exc:
+        return False, f"unreachable or refused: {type(exc).__name__}: {str(exc)[:120]}"
+    return True, "reachable, key accepted"

@@ -1,0 +1,453 @@
+"""Every write to calls, turns and callback requests.
+
+Twilio's webhooks, the call session (through ``database_sync_to_async``) and the
+admin call these; none of them writes these models directly. Twilio retries
+webhooks and sends status callbacks out of order, so every write here is
+idempotent and keyed by the CallSid; a CallSid we have not seen yet gets a
+minimal call row rather than being lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from crm import services as crm_services
+from crm.errors import ServiceError
+from crm.models import Customer
+from crm.phones import mask_phone, try_normalize_phone
+from crm.selectors import customer_find_by_phone
+from voice.models import (
+    Call,
+    CallbackRequest,
+    CallbackStatus,
+    CallStatus,
+    Direction,
+    Outcome,
+    Purpose,
+    Speaker,
+    Turn,
+)
+
+log = logging.getLogger(__name__)
+
+TERMINAL_STATUSES = frozenset(
+    {CallStatus.COMPLETED, CallStatus.BUSY, CallStatus.FAILED, CallStatus.NO_ANSWER, CallStatus.CANCELED}
+)
+# How far along a call is; a status callback never moves a call back down this scale.
+_STATUS_RANK = {CallStatus.QUEUED: 0, CallStatus.RINGING: 1, CallStatus.IN_PROGRESS: 2}
+_TERMINAL_RANK = 3
+
+TIMING_FIELDS = ("agent_first_token_ms", "tts_first_byte_ms", "first_frame_ms", "first_mark_ms")
+# A stage latency above this (ten minutes) is a clock error, not a measurement.
+MAX_TIMING_MS = 600_000
+
+_CALL_SID = re.compile(r"^[A-Za-z0-9]{2,64}$")
+_NUMBER_FIELD_LENGTH = 32
+
+
+class CallError(ServiceError):
+    """A call record cannot be written as asked."""
+
+
+class UnknownCallStatus(CallError):
+    """Twilio reported a call status we do not know."""
+
+
+def _check_call_sid(call_sid: str) -> str:
+    if not isinstance(call_sid, str) or not _CALL_SID.match(call_sid):
+        raise CallError("That is not a Twilio call SID.", code="bad_call_sid")
+    return call_sid
+
+
+def _number(raw: str | None) -> str:
+    """A number as Twilio gave it ("+16025550100", "anonymous"), cut to the column's size."""
+    return (raw or "").strip()[:_NUMBER_FIELD_LENGTH]
+
+
+def _direction(raw: str | None) -> str:
+    """Our direction for Twilio's Direction parameter ("inbound", "outbound-api", "outbound-dial")."""
+    return Direction.OUTBOUND if (raw or "").lower().startswith("outbound") else Direction.INBOUND
+
+
+def _rank(status: str) -> int:
+    return _TERMINAL_RANK if status in TERMINAL_STATUSES else _STATUS_RANK[status]
+
+
+def _locked_call(call_sid: str, *, direction: str = "", **defaults) -> Call:
+    """The call row for ``call_sid``, locked until the transaction ends; created (minimal) when unknown.
+
+    Must run inside transaction.atomic().
+    """
+    _check_call_sid(call_sid)
+    call, _ = Call.objects.select_for_update().get_or_create(
+        call_sid=call_sid,
+        defaults={"started_at": timezone.now(), "direction": _direction(direction), **defaults},
+    )
+    return call
+
+
+# --------------------------------------------------------------------------- calls
+
+
+@transaction.atomic
+def call_register_inbound(*, call_sid: str, from_number: str, to_number: str) -> Call:
+    """Record a call Twilio just put through to us; the caller is looked up by number.
+
+    Twilio retries the webhook, so a second registration returns the same call
+    (and fills in what an earlier status callback could not know).
+    """
+    from_number, to_number = _number(from_number), _number(to_number)
+    customer = customer_find_by_phone(from_number)  # "anonymous" or a malformed number -> None
+    call = _locked_call(
+        call_sid,
+        direction=Direction.INBOUND,
+        from_number=from_number,
+        to_number=to_number,
+        customer=customer,
+        purpose=Purpose.CUSTOMER_CALL,
+    )
+    changed = []
+    for field, value in (("from_number", from_number), ("to_number", to_number)):
+        if value and not getattr(call, field):
+            setattr(call, field, value)
+            changed.append(field)
+    if call.customer_id is None and customer is not None:
+        call.customer = customer
+        changed.append("customer")
+    if changed:
+        call.save(update_fields=[*changed, "updated_at"])
+    known = customer is not None and call.customer_id == customer.pk
+    if known and (customer.last_contact_at is None or customer.last_contact_at < call.started_at):
+        crm_services.customer_record_contact(customer=customer, at=call.started_at)
+    log.info(
+        "Inbound call %s from %s (%s)",
+        call_sid,
+        mask_phone(from_number) or "no number",
+        "known customer" if call.customer_id else "unknown caller",
+    )
+    return call
+
+
+@transaction.atomic
+def call_register_outbound(
+    *, call_sid: str, to_number: str, from_number: str, purpose: str, customer: Customer | None = None
+) -> Call:
+    """Record a call we placed (a reminder), as soon as Twilio gave it a CallSid. Idempotent."""
+    if purpose not in Purpose.values:
+        raise CallError(f"Unknown call purpose “{purpose}”.", code="bad_purpose")
+    to_number, from_number = _number(to_number), _number(from_number)
+    call = _locked_call(
+        call_sid,
+        direction=Direction.OUTBOUND,
+        from_number=from_number,
+        to_number=to_number,
+        customer=customer,
+        purpose=purpose,
+        status=CallStatus.QUEUED,
+    )
+    changed = []
+    for field, value in (("from_number", from_number), ("to_number", to_number)):
+        if value and not getattr(call, field):
+            setattr(call, field, value)
+            changed.append(field)
+    if call.direction != Direction.OUTBOUND:  # a status callback came first and did not say
+        call.direction = Direction.OUTBOUND
+        changed.append("direction")
+    if call.purpose != purpose:
+        call.purpose = purpose
+        changed.append("purpose")
+    if customer is not None and call.customer_id is None:
+        call.customer = customer
+        changed.append("customer")
+    if changed:
+        call.save(update_fields=[*changed, "updated_at"])
+    return call
+
+
+@transaction.atomic
+def call_apply_status(
+    *,
+    call_sid: str,
+    status: str,
+    duration_seconds: int | None = None,
+    direction: str = "",
+    from_number: str = "",
+    to_number: str = "",
+    at: datetime | None = None,
+) -> Call:
+    """Apply Twilio's status callback (CallStatus, CallDuration, Direction, From, To, Timestamp).
+
+    Callbacks arrive out of order: a call never moves back (queued < ringing <
+    in-progress < any end), and the first end status stays. Ending sets ended_at
+    once. A CallSid we do not know yet gets a minimal call.
+    """
+    if status not in CallStatus.values:
+        raise UnknownCallStatus(f"Unknown call status “{status}”.", code="bad_status")
+    if duration_seconds is not None and (not isinstance(duration_seconds, int) or duration_seconds < 0):
+        raise CallError("A call's duration is a whole number of seconds.", code="bad_duration")
+    call = _locked_call(
+        call_sid,
+        direction=direction,
+        from_number=_number(from_number),
+        to_number=_number(to_number),
+        status=status,
+    )
+    changed = set()
+    if _rank(status) > _rank(call.status):
+        call.status = status
+        changed.add("status")
+    if call.status in TERMINAL_STATUSES and call.ended_at is None:
+        call.ended_at = at or timezone.now()
+        changed.add("ended_at")
+    if duration_seconds is not None and call.duration_seconds is None:
+        call.duration_seconds = duration_seconds
+        changed.add("duration_seconds")
+    if changed:
+        call.save(update_fields=[*sorted(changed), "updated_at"])
+    return call
+
+
+@transaction.atomic
+def call_mark_stream_started(*, call_sid: str, stream_sid: str) -> Call:
+    """The media stream is up: the call is answered and in progress (unless it already ended)."""
+    call = _locked_call(call_sid)
+    changed = set()
+    if stream_sid and call.stream_sid != stream_sid:
+        call.stream_sid = stream_sid[:64]
+        changed.add("stream_sid")
+    if call.answered_at is None:
+        call.answered_at = timezone.now()
+        changed.add("answered_at")
+    if call.status not in TERMINAL_STATUSES and call.status != CallStatus.IN_PROGRESS:
+        call.status = CallStatus.IN_PROGRESS
+        changed.add("status")
+    if changed:
+        call.save(update_fields=[*sorted(changed), "updated_at"])
+    if call.direction == Direction.OUTBOUND and call.customer_id and "answered_at" in changed:
+        crm_services.customer_record_contact(customer=call.customer, at=call.answered_at)
+    return call
+
+
+@transaction.atomic
+def call_finish(
+    *,
+    call_sid: str,
+    outcome: str,
+    reason: str = "",
+    error: str = "",
+    transfer_target: str = "",
+    summary: str = "",
+) -> Call:
+    """Say how the conversation ended. The first outcome written wins; later calls only fill an empty error
+    or summary (e.g. the session's summary after the webhook recorded a transfer)."""
+    if outcome not in Outcome.values or outcome == Outcome.IN_PROGRESS:
+        raise CallError(f"Unknown call outcome “{outcome}”.", code="bad_outcome")
+    call = _locked_call(call_sid)
+    changed = set()
+    if call.outcome == Outcome.IN_PROGRESS:
+        call.outcome = outcome
+        changed.add("outcome")
+        if reason:
+            call.end_reason = reason[:200]
+            changed.add("end_reason")
+        if transfer_target:
+            call.transfer_target = _number(transfer_target)
+            changed.add("transfer_target")
+    if error and not call.error:
+        call.error = error
+        changed.add("error")
+    if summary and not call.summary:
+        call.summary = summary
+        changed.add("summary")
+    if call.ended_at is None:
+        call.ended_at = timezone.now()
+        changed.add("ended_at")
+    if changed:
+        call.save(update_fields=[*sorted(changed), "updated_at"])
+    return call
+
+
+@transaction.atomic
+def call_note_fallback(*, call_sid: str, reason: str, direction: str = "") -> Call:
+    """The phone agent could not take this call (not configured, or Twilio used the fallback URL).
+
+    The reason goes into the call's error (the first one stays) and the
+    conversation gets a system line saying so.
+    """
+    call = _locked_call(call_sid, direction=direction)
+    if not call.error:
+        call.error = reason
+        call.save(update_fields=["error", "updated_at"])
+    note = f"Fallback: {reason}"
+    if not call.turns.filter(speaker=Speaker.SYSTEM, text=note).exists():  # Twilio retried the webhook
+        _append_turn(call, speaker=Speaker.SYSTEM, text=note)
+        log.warning("Call %s went to the fallback: %s", call_sid, reason)
+    return call
+
+
+@transaction.atomic
+def call_add_system_note(*, call_sid: str, text: str) -> Turn:
+    """Something that happened on the line (a transfer not answered, a reconnect), as a system turn."""
+    call = _locked_call(call_sid)
+    return _append_turn(call, speaker=Speaker.SYSTEM, text=text)
+
+
+# --------------------------------------------------------------------------- turns
+
+
+def _timing(name: str, value) -> int | None:
+    """A stage latency in whole milliseconds, or None when missing, negative, absurd or not a number."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(number) or number < 0 or number > MAX_TIMING_MS:
+        log.info("Dropped an implausible %s of %r", name, value)
+        return None
+    return round(number)
+
+
+def _append_turn(call: Call, *, speaker: str, text: str, started_at=None, ended_at=None, **fields) -> Turn:
+    """Add a turn at the next position; the caller holds the call row's lock."""
+    last = call.turns.order_by("-position").values_list("position", flat=True).first()
+    now = timezone.now()
+    return Turn.objects.create(
+        call=call,
+        position=(last or 0) + 1,
+        speaker=speaker,
+        text=text,
+        started_at=started_at or now,
+        ended_at=ended_at or started_at or now,
+        **fields,
+    )
+
+
+@transaction.atomic
+def turn_record(
+    *,
+    call_sid: str,
+    speaker: str,
+    text: str,
+    heard_text: str = "",
+    interrupted: bool = False,
+    started_at: datetime,
+    ended_at: datetime,
+    timings: dict | None = None,
+) -> Turn:
+    """Save one finished turn of the conversation at the call's next position.
+
+    ``timings`` (agent turns) maps agent_first_token_ms, tts_first_byte_ms,
+    first_frame_ms and first_mark_ms to milliseconds; implausible values are
+    stored as unknown. Safe when two writers record turns of one call at once.
+    """
+    if speaker not in Speaker.values:
+        raise CallError(f"Unknown speaker “{speaker}”.", code="bad_speaker")
+    for moment in (started_at, ended_at):
+        if not isinstance(moment, datetime) or timezone.is_naive(moment):
+            raise CallError("A turn's start and end must be aware datetimes.", code="naive_time")
+    unknown = set(timings or {}) - set(TIMING_FIELDS)
+    if unknown:
+        raise CallError(f"Unknown turn timings: {', '.join(sorted(unknown))}.", code="bad_timing")
+    measured = {name: _timing(name, (timings or {}).get(name)) for name in TIMING_FIELDS}
+    call = _locked_call(call_sid)
+    return _append_turn(
+        call,
+        speaker=speaker,
+        text=text or "",
+        heard_text=heard_text or "",
+        interrupted=bool(interrupted),
+        started_at=started_at,
+        ended_at=max(ended_at, started_at),
+        **measured,
+    )
+
+
+# --------------------------------------------------------------------------- callback requests
+
+
+def _callback_phone(phone: str, call: Call | None) -> str:
+    """The number to call back: as given, else the caller's side of the call; in E.164 when it is a number."""
+    raw = (phone or "").strip()
+    if not raw and call is not None:
+        raw = call.to_number if call.direction == Direction.OUTBOUND else call.from_number
+    return try_normalize_phone(raw) or _number(raw)
+
+
+@transaction.atomic
+def callback_request_create(
+    *, phone: str, call_sid: str | None = None, message: str = "", recording_url: str = ""
+) -> CallbackRequest:
+    """A message for a person to call back. The customer is the call's, else whoever has that phone.
+
+    Idempotent for one recording of one call (Twilio may post the same recording twice).
+    """
+    call = _locked_call(call_sid) if call_sid else None
+    phone = _callback_phone(phone, call)
+    if not phone:
+        raise CallError("A callback request needs a number to call back.", code="no_phone")
+    if recording_url:
+        existing = CallbackRequest.objects.filter(recording_url=recording_url)
+        existing = existing.filter(call=call) if call is not None else existing
+        found = existing.select_for_update().first()
+        if found is not None:
+            if message and not found.message:
+                found.message = message
+                found.save(update_fields=["message"])
+            return found
+    customer = call.customer if call is not None and call.customer_id else customer_find_by_phone(phone)
+    callback = CallbackRequest.objects.create(
+        call=call, customer=customer, phone=phone, message=message, recording_url=recording_url
+    )
+    log.info("Callback request %s for %s", callback.pk, mask_phone(phone))
+    return callback
+
+
+@transaction.atomic
+def callback_request_set_transcript(
+    *,
+    recording_url: str = "",
+    callback: CallbackRequest | None = None,
+    message: str,
+    call_sid: str | None = None,
+    phone: str = "",
+) -> CallbackRequest:
+    """Put the text of a message on its callback request: Twilio's transcript (found by the recording's URL),
+    or staff's correction (``callback=``). Transcripts can come before the recording's own webhook: then the
+    request is made now, and that webhook finds it."""
+    if callback is not None:
+        found = CallbackRequest.objects.select_for_update().get(pk=callback.pk)
+    elif recording_url:
+        found = CallbackRequest.objects.select_for_update().filter(recording_url=recording_url).first()
+        if found is None:
+            found = callback_request_create(
+                phone=phone, call_sid=call_sid, recording_url=recording_url, message=message
+            )
+    else:
+        raise CallError("Which message is this transcript for?", code="no_recording")
+    # A transcript never blanks a message; staff editing the request (``callback=``) may.
+    if (message or callback is not None) and found.message != message:
+        found.message = message
+        found.save(update_fields=["message"])
+    return found
+
+
+@transaction.atomic
+def callback_request_mark_done(*, callback: CallbackRequest, user: AbstractBaseUser | None) -> CallbackRequest:
+    """Somebody called back. Marking a done request again changes nothing."""
+    callback = CallbackRequest.objects.select_for_update().get(pk=callback.pk)
+    if callback.status == CallbackStatus.DONE:
+        return callback
+    callback.status = CallbackStatus.DONE
+    callback.handled_by = user if user is not None and user.is_authenticated else None
+    callback.handled_at = timezone.now()
+    callback.save(update_fields=["status", "handled_by", "handled_at"])
+    return callback

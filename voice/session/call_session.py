@@ -1,0 +1,503 @@
+"""One phone call's live session: listening, taking turns, answering, speaking, and ending the call.
+
+The consumer hands Twilio's events to the session (``on_media``, ``on_mark``,
+``on_dtmf``, ``stop``) and gives it a ``send`` coroutine for Twilio's side of the
+socket. Everything else happens in tasks the session owns and cancels together:
+
+    Listener (Deepgram live) -> stt events -> turn taking / barge-in -> agent reply task
+    agent text -> SentenceChunker -> speakable -> Speaker (Deepgram Aura) -> tts events -> Pacer -> Twilio
+    Twilio marks -> which sentences were heard -> turn saved, call ended or handed over when heard
+
+Nothing here blocks the event loop: the database through database_sync_to_async,
+Twilio's REST client in a thread, Deepgram and OpenAI in their async forms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from voice import services
+from voice.agent import END_CALL, TRANSFER, Agent
+from voice.agent_events import AgentError, TextDelta, ToolCall
+from voice.models import Outcome, Speaker as SpeakerRole
+from voice.providers import deepgram
+from voice.session import handover
+from voice.session.pacer import Pacer
+from voice.session.turn_taking import TurnTaker, interrupting_words
+from voice.speech import SentenceChunker, speakable
+
+logger = logging.getLogger(__name__)
+
+STILL_THERE = "Are you still there?"
+NO_RESPONSE_GOODBYE = "I'll let you go for now. Feel free to call us back any time. Goodbye."
+TOO_LONG_GOODBYE = "I'm sorry, I have to end our call now. Please call us back if you need anything else. Goodbye."
+REPEAT_PLEASE = "Sorry, I lost you for a moment. Could you say that again?"
+HAND_OFF = "Let me connect you with a service advisor. One moment please."
+AGENT_TROUBLE = "I'm sorry, I'm having trouble answering right now."
+
+
+@dataclass
+class Sentence:
+    id: int
+    text: str
+    mark: str
+    heard: bool = False
+
+
+@dataclass
+class AgentTurn:
+    """What the agent is saying now, and what of it the caller has heard."""
+
+    interruptible: bool
+    started_at: datetime = field(default_factory=timezone.now)
+    answers_final_at: float | None = None  # monotonic time of the caller's final transcript it answers
+    sentences: list[Sentence] = field(default_factory=list)
+    generated: bool = False  # the whole reply is known (no more sentences will come)
+    action: str = ""  # END_CALL or TRANSFER once the caller has heard everything
+    first_token_at: float | None = None
+    first_audio_at: float | None = None
+    first_frame_at: float | None = None
+    first_mark_at: float | None = None
+    finished: bool = False
+
+    def text(self) -> str:
+        return " ".join(s.text for s in self.sentences)
+
+    def heard_text(self) -> str:
+        return " ".join(s.text for s in self.sentences if s.heard)
+
+    def all_heard(self) -> bool:
+        return self.generated and all(s.heard for s in self.sentences)
+
+    def timings(self) -> dict:
+        if self.answers_final_at is None:
+            return {}
+
+        def ms(moment):
+            return None if moment is None else round((moment - self.answers_final_at) * 1000)
+
+        return {
+            "agent_first_token_ms": ms(self.first_token_at),
+            "tts_first_byte_ms": ms(self.first_audio_at),
+            "first_frame_ms": ms(self.first_frame_at),
+            "first_mark_ms": ms(self.first_mark_at),
+        }
+
+
+class CallSession:
+    def __init__(self, *, call_sid: str, stream_sid: str, send, agent: Agent, greeting: str,
+                 transfer_number: str = ""):  # fmt: skip
+        self.call_sid = call_sid
+        self.stream_sid = stream_sid
+        self._send_to_twilio = send
+        self._agent = agent
+        self._greeting = greeting
+        self._transfer_number = transfer_number
+        self.history: list[dict] = []
+        self._stt_events: asyncio.Queue = asyncio.Queue()
+        self._tts_events: asyncio.Queue = asyncio.Queue()
+        self._records: asyncio.Queue = asyncio.Queue()
+        self._listener = deepgram.Listener(self._stt_events)
+        self._speaker = deepgram.Speaker(self._tts_events)
+        self._pacer = Pacer(self._send, stream_sid, lead_seconds=settings.VOICE_PLAYBACK_LEAD_MS / 1000,
+                            on_first_frame=self._on_first_frame)  # fmt: skip
+        self._turns = TurnTaker()
+        self._waiting: list[tuple[str, float]] = []  # caller turns said over words that cannot be interrupted
+        self._current: AgentTurn | None = None
+        self._reply_task: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._sentence_ids = 0
+        self._by_mark: dict[str, tuple[AgentTurn, Sentence]] = {}
+        self._started = time.monotonic()
+        self._last_activity = time.monotonic()
+        self._silence_prompts = 0
+        self._ending = False
+        self._closed = asyncio.Event()
+        self._outcome = ""
+        self.done = asyncio.Event()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        """Open the speech sockets and speak the greeting at once (no model round trip)."""
+        await _mark_stream_started(call_sid=self.call_sid, stream_sid=self.stream_sid)
+        self._spawn(self._recorder(), "recorder")
+        self._spawn(self._pacer.run(), "pacer")
+        self._spawn(self._listener.run(), "listener")
+        self._spawn(self._handle_stt(), "stt")
+        self._spawn(self._watch_the_clock(), "clock")
+        try:
+            await self._speaker.open()
+        except deepgram.SpeakerError as exc:
+            await self._speech_failed(str(exc), unsaid=self._greeting)
+            return
+        self._spawn(self._speaker_loop(), "tts")
+        self._spawn(self._handle_tts(), "tts-events")
+        await self._say_fixed(self._greeting, interruptible=False)
+
+    def on_media(self, audio: bytes) -> None:
+        self._listener.send_audio(audio)
+
+    async def on_mark(self, name: str) -> None:
+        found = self._by_mark.pop(name, None)
+        if found is None:
+            return  # a mark of audio cleared by a barge-in: Twilio echoes those too, unheard
+        turn, sentence = found
+        sentence.heard = True
+        self._last_activity = time.monotonic()
+        if turn.first_mark_at is None:
+            turn.first_mark_at = time.monotonic()
+        if turn is self._current and turn.all_heard():
+            # In a task of its own: hanging up or handing over calls Twilio, which must not hold up the socket.
+            self._spawn(self._finish_turn(turn), "finish-turn")
+
+    async def on_dtmf(self, digit: str) -> None:
+        self._record_system(f"The caller pressed {digit}.")
+        if digit == "0" and not self._ending:
+            await self._interrupt_agent()
+            await self._hand_over()
+
+    async def stop(self, *, outcome: str = Outcome.CALLER_HUNG_UP, reason: str = "the caller hung up",
+                   error: str = "") -> None:  # fmt: skip
+        """End the session (Twilio's stop, a closed socket, or a fault): save what was said, close everything."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        turn = self._current
+        if turn is not None and not turn.finished:
+            self._save_agent_turn(turn, interrupted=not turn.all_heard())
+        self._listener.close()
+        running = asyncio.current_task()
+        for task in [*self._tasks, self._reply_task]:
+            if task is not None and task is not running and task.get_name() != "recorder":
+                task.cancel()
+        await self._speaker.close()
+        final_outcome = self._outcome or outcome
+        self._records.put_nowait(("finish", {"outcome": final_outcome, "reason": reason, "error": error}))
+        self._records.put_nowait(None)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(self._task("recorder")), timeout=10)
+        self.done.set()
+        if running in self._tasks or running is self._reply_task:
+            # Ended from inside one of our own tasks: that task goes too, once this returns.
+            asyncio.get_running_loop().call_soon(running.cancel)
+
+    def _spawn(self, coroutine, name: str) -> None:
+        task = asyncio.create_task(coroutine, name=name)
+        task.add_done_callback(self._task_ended)
+        self._tasks.append(task)
+
+    def _task(self, name: str) -> asyncio.Task:
+        return next(task for task in self._tasks if task.get_name() == name)
+
+    def _task_ended(self, task: asyncio.Task) -> None:
+        if task.cancelled() or self._closed.is_set():
+            return
+        exc = task.exception()
+        if exc is not None:
+            logger.error("call %s: %s task failed", self.call_sid, task.get_name(), exc_info=exc)
+            asyncio.get_running_loop().create_task(self._fault(f"{task.get_name()} failed: {exc}"))
+
+    async def _fault(self, error: str) -> None:
+        await self.stop(outcome=Outcome.ERROR, reason="internal error", error=error)
+        await self._send_close()
+
+    async def _send(self, message: dict) -> None:
+        if not self._closed.is_set():
+            await self._send_to_twilio(message)
+
+    async def _send_close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._send_to_twilio(None)  # the consumer closes the socket
+
+    # ------------------------------------------------------------------ listening
+
+    async def _handle_stt(self) -> None:
+        while not self._closed.is_set():
+            event = await self._stt_events.get()
+            if isinstance(event, deepgram.Transcript):
+                await self._on_transcript(event)
+            elif isinstance(event, deepgram.UtteranceEnd):
+                text = self._turns.on_utterance_end()
+                if text is None and self._turns.has_unfinished_speech():
+                    self._listener.finalize()  # only interim words: ask for their final
+                elif text:
+                    await self._caller_said(text, event.at)
+            elif isinstance(event, deepgram.SpeechStarted):
+                self._last_activity = event.at
+            elif isinstance(event, deepgram.ListenerReconnected):
+                self._record_system("Speech recognition reconnected.")
+                if not self._ending and self._current is None:
+                    await self._say_fixed(REPEAT_PLEASE, interruptible=True)
+            elif isinstance(event, deepgram.ListenerFailed):
+                self._record_system(f"Speech recognition failed: {event.reason}.")
+                await self._interrupt_agent()
+                await self._hand_over(apology=AGENT_TROUBLE)
+
+    async def _on_transcript(self, transcript: deepgram.Transcript) -> None:
+        if transcript.text:
+            self._last_activity = transcript.at
+        turn = self._current
+        text = self._turns.on_transcript(transcript)
+        speaking = turn is not None and not turn.finished
+        if speaking and turn.interruptible and not self._ending:
+            heard = text if text is not None else self._turns.heard_so_far()
+            if interrupting_words(heard) >= settings.VOICE_BARGE_IN_MIN_WORDS:
+                await self._interrupt_agent()
+        if text:
+            current = self._current
+            if current is not None and not current.finished:
+                if current.interruptible:
+                    # A listening noise ("okay", "mm-hmm") while the agent talks: noted, not answered.
+                    self._record(SpeakerRole.CALLER, text, started_at=timezone.now())
+                    return
+                # Said over the greeting or a hand-off: answered once the agent has finished.
+                self._waiting.append((text, transcript.at))
+                return
+            await self._caller_said(text, transcript.at)
+
+    async def _caller_said(self, text: str, final_at: float) -> None:
+        """A whole caller turn: save it and answer it."""
+        self._listener.finalize()
+        self._silence_prompts = 0
+        self._record(SpeakerRole.CALLER, text, started_at=timezone.now())
+        self.history.append({"role": "user", "content": text})
+        if self._ending:
+            return
+        if self._reply_task and not self._reply_task.done():
+            self._reply_task.cancel()
+        self._reply_task = asyncio.create_task(self._reply(final_at), name="reply")
+
+    # ------------------------------------------------------------------ answering
+
+    async def _reply(self, final_at: float) -> None:
+        turn = AgentTurn(interruptible=True, answers_final_at=final_at)
+        self._current = turn
+        chunker = SentenceChunker()
+        timeout = settings.VOICE_AGENT_TIMEOUT_SECONDS
+        try:
+            stream = self._agent.reply(list(self.history))
+            while True:
+                try:
+                    async with asyncio.timeout(timeout):
+                        event = await anext(stream)
+                except StopAsyncIteration:
+                    break
+                if turn.first_token_at is None:
+                    turn.first_token_at = time.monotonic()
+                if isinstance(event, TextDelta):
+                    for chunk in chunker.feed(event.text):
+                        await self._speak(turn, chunk)
+                elif isinstance(event, ToolCall) and event.name in (END_CALL, TRANSFER):
+                    turn.action = event.name
+            for chunk in chunker.flush():
+                await self._speak(turn, chunk)
+        except (TimeoutError, AgentError) as exc:
+            logger.warning("call %s: the agent failed: %s", self.call_sid, exc)
+            self._record_system(f"The agent failed: {exc or 'no answer in time'}.")
+            turn.generated = True
+            await self._interrupt_agent()
+            await self._hand_over(apology=AGENT_TROUBLE)
+            return
+        except deepgram.SpeakerError as exc:
+            await self._speech_failed(str(exc), unsaid=turn.text())
+            return
+        turn.generated = True
+        if not turn.sentences:
+            await self._finish_turn(turn)
+        elif turn.all_heard():
+            await self._finish_turn(turn)
+
+    async def _speak(self, turn: AgentTurn, text: str) -> None:
+        self._sentence_ids += 1
+        sentence = Sentence(id=self._sentence_ids, text=text, mark=f"s{self._sentence_ids}")
+        turn.sentences.append(sentence)
+        self._by_mark[sentence.mark] = (turn, sentence)
+        await self._speaker.say(sentence.id, speakable(text))
+
+    async def _say_fixed(self, text: str, *, interruptible: bool, action: str = "") -> None:
+        """Speak our own words (greeting, prompts, goodbyes) as an agent turn."""
+        turn = AgentTurn(interruptible=interruptible, action=action)
+        self._current = turn
+        chunker = SentenceChunker()
+        try:
+            for chunk in [*chunker.feed(text), *chunker.flush()]:
+                await self._speak(turn, chunk)
+        except deepgram.SpeakerError as exc:
+            await self._speech_failed(str(exc), unsaid=text)
+            return
+        turn.generated = True
+
+    async def _speaker_loop(self) -> None:
+        try:
+            await self._speaker.run()
+        except deepgram.SpeakerError as exc:
+            unsaid = " ".join(s.text for s in (self._current.sentences if self._current else []) if not s.heard)
+            await self._speech_failed(str(exc), unsaid=unsaid)
+
+    async def _handle_tts(self) -> None:
+        while not self._closed.is_set():
+            event = await self._tts_events.get()
+            found = self._sentence(event.sentence)
+            if found is None:
+                continue  # audio of a sentence cut by a barge-in
+            turn, sentence = found
+            if isinstance(event, deepgram.SpeechAudio):
+                if turn.first_audio_at is None:
+                    turn.first_audio_at = time.monotonic()
+                self._pacer.add_audio(sentence.id, event.audio)
+            elif isinstance(event, deepgram.SpeechDone):
+                self._pacer.add_mark(sentence.mark)
+
+    def _sentence(self, sentence_id: int) -> tuple[AgentTurn, Sentence] | None:
+        turn = self._current
+        if turn is None:
+            return None
+        for sentence in turn.sentences:
+            if sentence.id == sentence_id and sentence.mark in self._by_mark:
+                return turn, sentence
+        return None
+
+    def _on_first_frame(self, sentence_id: int) -> None:
+        found = self._sentence(sentence_id)
+        if found and found[0].first_frame_at is None:
+            found[0].first_frame_at = time.monotonic()
+
+    async def _finish_turn(self, turn: AgentTurn) -> None:
+        """Everything the agent said was heard: keep it, then do what it asked (hang up, hand over)."""
+        if turn.finished:
+            return
+        self._save_agent_turn(turn, interrupted=False)
+        self._last_activity = time.monotonic()
+        if turn is self._current:
+            self._current = None
+        if turn.action == END_CALL:
+            await self._end_call(self._outcome or Outcome.COMPLETED, "the agent said goodbye")
+        elif turn.action == TRANSFER:
+            await self._transfer()
+        elif self._waiting:
+            said, final_at = " ".join(text for text, _ in self._waiting), self._waiting[-1][1]
+            self._waiting.clear()
+            await self._caller_said(said, final_at)
+
+    def _save_agent_turn(self, turn: AgentTurn, *, interrupted: bool) -> None:
+        turn.finished = True
+        if not turn.sentences:
+            return
+        heard = turn.heard_text()
+        if heard:
+            self.history.append({"role": "assistant", "content": heard})
+        self._record(SpeakerRole.AGENT, turn.text(), heard_text=heard, interrupted=interrupted,
+                     started_at=turn.started_at, timings=turn.timings())  # fmt: skip
+
+    async def _interrupt_agent(self) -> None:
+        """Barge-in: stop the audio at Twilio and at the TTS, stop the model, keep only what was heard."""
+        turn = self._current
+        if turn is None or turn.finished:
+            return
+        if self._reply_task and not self._reply_task.done() and asyncio.current_task() is not self._reply_task:
+            self._reply_task.cancel()
+        await self._send({"event": "clear", "streamSid": self.stream_sid})
+        self._pacer.clear()
+        for sentence in turn.sentences:
+            self._by_mark.pop(sentence.mark, None)  # their echoes after the clear prove nothing
+        with contextlib.suppress(deepgram.SpeakerError):
+            await self._speaker.clear()
+        self._save_agent_turn(turn, interrupted=True)
+        self._current = None
+
+    # ------------------------------------------------------------------ ending
+
+    async def _watch_the_clock(self) -> None:
+        """Silence: ask if the caller is still there, then end politely. Length: end at the maximum."""
+        while not self._closed.is_set():
+            await asyncio.sleep(0.25)
+            now = time.monotonic()
+            if self._ending:
+                continue
+            if now - self._started > settings.VOICE_MAX_CALL_SECONDS:
+                await self._interrupt_agent()
+                self._outcome = Outcome.TOO_LONG
+                await self._say_fixed(TOO_LONG_GOODBYE, interruptible=False, action=END_CALL)
+                self._ending = True
+                continue
+            quiet = self._current is None and not self._turns.heard_so_far() and self._pacer.idle()
+            if quiet and now - self._last_activity > settings.VOICE_SILENCE_SECONDS:
+                self._silence_prompts += 1
+                self._last_activity = now
+                if self._silence_prompts == 1:
+                    await self._say_fixed(STILL_THERE, interruptible=True)
+                else:
+                    self._outcome = Outcome.NO_RESPONSE
+                    self._ending = True
+                    await self._say_fixed(NO_RESPONSE_GOODBYE, interruptible=False, action=END_CALL)
+
+    async def _end_call(self, outcome: str, reason: str) -> None:
+        self._ending = True
+        self._outcome = outcome
+        await handover.hang_up(self.call_sid)
+        await self.stop(outcome=outcome, reason=reason)
+
+    async def _hand_over(self, apology: str = "") -> None:
+        """Say the hand-off sentence; once heard, the call is transferred (or a message taken)."""
+        self._ending = True
+        await self._say_fixed(f"{apology} {HAND_OFF}".strip(), interruptible=False, action=TRANSFER)
+
+    async def _transfer(self) -> None:
+        self._outcome = Outcome.TRANSFERRED
+        number = self._transfer_number
+        await handover.transfer(self.call_sid, number)
+        self._record_system(f"Handed over to {number or 'voicemail (no transfer number)'}.")
+        await self.stop(outcome=Outcome.TRANSFERRED, reason="handed over to a person")
+
+    async def _speech_failed(self, error: str, *, unsaid: str) -> None:
+        """Text-to-speech is down: Twilio says the rest with <Say> and hands the caller to a person."""
+        if self._closed.is_set():
+            return
+        logger.warning("call %s: text-to-speech failed, falling back to Twilio <Say>: %s", self.call_sid, error)
+        self._record_system(f"Text-to-speech failed ({error}); Twilio spoke instead.")
+        self._ending = True
+        await handover.say_then_transfer(self.call_sid, unsaid, self._transfer_number)
+        await self.stop(outcome=Outcome.TRANSFERRED, reason="text-to-speech failed", error=error)
+
+    # ------------------------------------------------------------------ records
+
+    def _record(self, speaker: str, text: str, *, heard_text: str = "", interrupted: bool = False,
+                started_at: datetime, timings: dict | None = None) -> None:  # fmt: skip
+        self._records.put_nowait(("turn", {
+            "speaker": speaker, "text": text, "heard_text": heard_text, "interrupted": interrupted,
+            "started_at": started_at, "ended_at": timezone.now(), "timings": timings or {},
+        }))  # fmt: skip
+
+    def _record_system(self, text: str) -> None:
+        self._record(SpeakerRole.SYSTEM, text, started_at=timezone.now())
+
+    async def _recorder(self) -> None:
+        """Writes turns one at a time, in order, so that a slow database never holds up the call."""
+        while True:
+            item = await self._records.get()
+            if item is None:
+                return
+            kind, fields = item
+            try:
+                if kind == "turn":
+                    await _turn_record(call_sid=self.call_sid, **fields)
+                else:
+                    await _call_finish(call_sid=self.call_sid, **fields)
+            except Exception:
+                logger.exception("call %s: could not save a %s", self.call_sid, kind)
+
+
+# The voice services, callable from the event loop (each runs in Django's database thread).
+_mark_stream_started = database_sync_to_async(services.call_mark_stream_started)
+_turn_record = database_sync_to_async(services.turn_record)
+_call_finish = database_sync_to_async(services.call_finish)

@@ -1,0 +1,16 @@
+"""Twilio's webhooks, under /voice/ (configure these URLs, with PUBLIC_BASE_URL, on the Twilio number)."""
+
+from django.urls import path
+
+from voice import webhooks
+
+app_name = "voice"
+
+urlpatterns = [
+    path("incoming/", webhooks.incoming, name="incoming"),
+    path("status/", webhooks.status, name="status"),
+    path("fallback/", webhooks.fallback, name="fallback"),
+    path("transfer-result/", webhooks.transfer_result, name="transfer_result"),
+    path("message/", webhooks.message, name="message"),
+    path("message-transcript/", webhooks.message_transcript, name="message_transcript"),
+]
