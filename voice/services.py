@@ -44,7 +44,7 @@ TERMINAL_STATUSES = frozenset(
 _STATUS_RANK = {CallStatus.QUEUED: 0, CallStatus.RINGING: 1, CallStatus.IN_PROGRESS: 2}
 _TERMINAL_RANK = 3
 
-TIMING_FIELDS = ("agent_first_token_ms", "tts_first_byte_ms", "first_frame_ms", "first_mark_ms")
+TIMING_FIELDS = ("agent_first_token_ms", "tts_first_byte_ms", "first_frame_ms", "first_mark_ms", "server_ms")
 # A stage latency above this (ten minutes) is a clock error, not a measurement.
 MAX_TIMING_MS = 600_000
 

@@ -25,7 +25,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from voice import services
+from voice import metrics, services
 from voice.agent import END_CALL, TRANSFER, Agent
 from voice.agent_events import AgentError, TextDelta, ToolCall
 from voice.models import Outcome, Speaker as SpeakerRole
@@ -67,6 +67,11 @@ class AgentTurn:
     first_audio_at: float | None = None
     first_frame_at: float | None = None
     first_mark_at: float | None = None
+    # For the server's own time: when the model was asked, when the words that completed the first
+    # sentence arrived, and when that sentence went to text-to-speech.
+    request_sent_at: float | None = None
+    first_chunk_token_at: float | None = None
+    first_say_at: float | None = None
     finished: bool = False
 
     def text(self) -> str:
@@ -90,7 +95,17 @@ class AgentTurn:
             "tts_first_byte_ms": ms(self.first_audio_at),
             "first_frame_ms": ms(self.first_frame_at),
             "first_mark_ms": ms(self.first_mark_at),
+            "server_ms": self.server_ms(),
         }
+
+    def server_ms(self) -> float | None:
+        """Final transcript to first frame, minus the waits for the model's words and the first audio."""
+        moments = (self.answers_final_at, self.request_sent_at, self.first_chunk_token_at, self.first_say_at,
+                   self.first_audio_at, self.first_frame_at)  # fmt: skip
+        if any(moment is None for moment in moments):
+            return None
+        final, asked, words, said, audio, frame = moments
+        return round(((asked - final) + (said - words) + (frame - audio)) * 1000, 2)
 
 
 class CallSession:
@@ -286,16 +301,20 @@ class CallSession:
         timeout = settings.VOICE_AGENT_TIMEOUT_SECONDS
         try:
             stream = self._agent.reply(list(self.history))
+            turn.request_sent_at = time.monotonic()
             while True:
                 try:
                     async with asyncio.timeout(timeout):
                         event = await anext(stream)
                 except StopAsyncIteration:
                     break
+                arrived = time.monotonic()
                 if turn.first_token_at is None:
-                    turn.first_token_at = time.monotonic()
+                    turn.first_token_at = arrived
                 if isinstance(event, TextDelta):
                     for chunk in chunker.feed(event.text):
+                        if turn.first_chunk_token_at is None:
+                            turn.first_chunk_token_at = arrived
                         await self._speak(turn, chunk)
                 elif isinstance(event, ToolCall) and event.name in (END_CALL, TRANSFER):
                     turn.action = event.name
@@ -323,6 +342,8 @@ class CallSession:
         turn.sentences.append(sentence)
         self._by_mark[sentence.mark] = (turn, sentence)
         await self._speaker.say(sentence.id, speakable(text))
+        if turn.first_say_at is None:
+            turn.first_say_at = time.monotonic()
 
     async def _say_fixed(self, text: str, *, interruptible: bool, action: str = "") -> None:
         """Speak our own words (greeting, prompts, goodbyes) as an agent turn."""
@@ -370,7 +391,11 @@ class CallSession:
     def _on_first_frame(self, sentence_id: int) -> None:
         found = self._sentence(sentence_id)
         if found and found[0].first_frame_at is None:
-            found[0].first_frame_at = time.monotonic()
+            turn = found[0]
+            turn.first_frame_at = time.monotonic()
+            own = turn.server_ms()
+            if own is not None:
+                metrics.SERVER_TURN_MS.observe(own)
 
     async def _finish_turn(self, turn: AgentTurn) -> None:
         """Everything the agent said was heard: keep it, then do what it asked (hang up, hand over)."""
