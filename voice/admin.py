@@ -31,6 +31,7 @@ TIMING_LABELS = [
     ("tts_first_byte_ms", "first audio"),
     ("first_frame_ms", "first frame"),
     ("first_mark_ms", "heard"),
+    ("server_ms", "of which the server"),
 ]
 
 
