@@ -190,6 +190,17 @@ class BusyTimes:
 # --------------------------------------------------------------------------- slots
 
 
+def shop_is_open(now: datetime | None = None) -> bool:
+    """Whether the service department is open right now (opening hours and closures; lunch breaks count as open:
+    they stop the bays, not the phones)."""
+    now = now or timezone.now()
+    today = now.astimezone(dealership_zone()).date()
+    working_day = ShopCalendar(today, today).working_day(today)
+    if working_day is None or not working_day.windows:
+        return False
+    return working_day.opens <= now < working_day.windows[-1][1]
+
+
 def earliest_start(*, now: datetime | None = None, apply_lead_time: bool = True) -> datetime:
     now = now or timezone.now()
     return now + min_lead() if apply_lead_time else now

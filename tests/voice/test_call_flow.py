@@ -2,12 +2,14 @@
 and OpenAI stand-ins -> audio back to the peer, which "hears" it. Real SDKs, real sockets, real timing."""
 
 import asyncio
+from datetime import time
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 
 from crm.selectors import dealership_profile
+from scheduling.models import OpeningHours
 from voice.models import Call, Outcome, Speaker
 from tests.standins.fixtures import fake_deepgram, fake_openai  # noqa: F401
 from tests.voice.live import daphne_port, voice_live  # noqa: F401
@@ -25,12 +27,21 @@ def close_connections():
 
 @pytest.fixture
 def shop(db):
+    """The dealership, open around the clock (hand-overs ring the transfer number only during opening hours)."""
     profile = dealership_profile()
     profile.name = "Saguaro Motors Service"
     profile.greeting = GREETING
     profile.transfer_phone = "+16025550101"
     profile.save()
+    for weekday in range(7):
+        OpeningHours.objects.create(weekday=weekday, opens=time(0, 0), closes=time(23, 59, 59))
     return profile
+
+
+@pytest.fixture
+def closed_shop(shop):
+    OpeningHours.objects.all().delete()
+    return shop
 
 
 async def hears(peer, text: str, timeout: float = 10.0) -> None:
@@ -149,7 +160,19 @@ async def test_transfer_after_the_hand_off_sentence(voice_live, shop):
     (update,) = [u for u in voice_live.twilio.updates if u.call_sid == call_sid]
     twiml = update.params.get("Twiml", "")
     assert "<Dial" in twiml and "+16025550101" in twiml
-    await settle(lambda: Call.objects.get(call_sid=call_sid).outcome == Outcome.TRANSFERRED)
+    # How it ends (answered, or a message) is for the transfer-result webhook to record.
+    await settle(lambda: Call.objects.get(call_sid=call_sid).turns.filter(text="Handed over to +16025550101.").exists())
+
+
+async def test_outside_opening_hours_a_message_is_taken_instead(voice_live, closed_shop):
+    voice_live.openai.queue_tool_calls([("transfer_to_person", {})], text="Let me get an advisor for you.")
+    call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
+    async with voice_live.peer(call_sid, parameters) as peer:
+        await hears(peer, GREETING, timeout=10)
+        await peer.say("can I talk to a real person")
+        await peer.wait_closed(timeout=15)
+    (update,) = [u for u in voice_live.twilio.updates if u.call_sid == call_sid]
+    assert "<Record" in update.params["Twiml"] and "<Dial" not in update.params["Twiml"]
 
 
 async def test_pressing_zero_asks_for_a_person(voice_live, shop):

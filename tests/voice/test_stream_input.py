@@ -97,6 +97,8 @@ async def test_an_abrupt_disconnect_ends_the_call_and_keeps_the_turns(voice_live
         await hears(peer, GREETING)
         await peer.say("any specials")
         await hears(peer, "Sure.")
+        while len(peer.events("mark_echoed")) < 3:  # the greeting's two sentences, then "Sure."
+            await asyncio.sleep(0.01)
         await peer.abort()
     await settle(lambda: outcome_of(call_sid).outcome == Outcome.CALLER_HUNG_UP)
     said = await sync_to_async(lambda: list(outcome_of(call_sid).turns.order_by("position")))()

@@ -290,6 +290,26 @@ class Speaker:
         self._stack = self._connection = None
 
 
+async def synthesize(text: str, *, model: str | None = None) -> bytes:
+    """``text`` spoken by Aura as raw mu-law 8 kHz mono (no header): a simulated caller's voice.
+
+    Uses the streaming socket the call's Speaker uses rather than the REST endpoint, so whatever
+    DEEPGRAM_BASE_URL points at (Deepgram, a self-hosted server, the test stand-in) can serve it.
+    """
+    audio = bytearray()
+    options = {"model": model or settings.VOICE_TTS_MODEL, "encoding": "mulaw", "sample_rate": 8000}
+    async with client().speak.v1.connect(**options) as connection:
+        await connection.send_text(SpeakV1Text(text=text))
+        await connection.send_flush()
+        async for message in connection:
+            if isinstance(message, bytes):
+                audio += message
+            elif getattr(message, "type", None) == "Flushed":
+                break  # all audio of our one flush has arrived
+        await connection.send_close()
+    return bytes(audio)
+
+
 async def check() -> tuple[bool, str]:
     """Whether the key is accepted (lists the projects; the key itself is never shown)."""
     if not is_configured():

@@ -25,6 +25,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
+from scheduling.selectors import shop_is_open
 from voice import metrics, services
 from voice.agent import END_CALL, TRANSFER, Agent
 from voice.agent_events import AgentError, TextDelta, ToolCall
@@ -42,6 +43,7 @@ NO_RESPONSE_GOODBYE = "I'll let you go for now. Feel free to call us back any ti
 TOO_LONG_GOODBYE = "I'm sorry, I have to end our call now. Please call us back if you need anything else. Goodbye."
 REPEAT_PLEASE = "Sorry, I lost you for a moment. Could you say that again?"
 HAND_OFF = "Let me connect you with a service advisor. One moment please."
+TAKE_A_MESSAGE = "Our service advisors can't come to the phone right now, so I'll take a message for them."
 AGENT_TROUBLE = "I'm sorry, I'm having trouble answering right now."
 
 
@@ -181,9 +183,12 @@ class CallSession:
             await self._interrupt_agent()
             await self._hand_over()
 
-    async def stop(self, *, outcome: str = Outcome.CALLER_HUNG_UP, reason: str = "the caller hung up",
+    async def stop(self, *, outcome: str | None = Outcome.CALLER_HUNG_UP, reason: str = "the caller hung up",
                    error: str = "") -> None:  # fmt: skip
-        """End the session (Twilio's stop, a closed socket, or a fault): save what was said, close everything."""
+        """End the session (Twilio's stop, a closed socket, or a fault): save what was said, close everything.
+
+        ``outcome`` None leaves the outcome to whoever has the call next (a transfer's webhooks).
+        """
         if self._closed.is_set():
             return
         self._closed.set()
@@ -197,7 +202,8 @@ class CallSession:
                 task.cancel()
         await self._speaker.close()
         final_outcome = self._outcome or outcome
-        self._records.put_nowait(("finish", {"outcome": final_outcome, "reason": reason, "error": error}))
+        if final_outcome:
+            self._records.put_nowait(("finish", {"outcome": final_outcome, "reason": reason, "error": error}))
         self._records.put_nowait(None)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.shield(self._task("recorder")), timeout=10)
@@ -475,14 +481,22 @@ class CallSession:
     async def _hand_over(self, apology: str = "") -> None:
         """Say the hand-off sentence; once heard, the call is transferred (or a message taken)."""
         self._ending = True
-        await self._say_fixed(f"{apology} {HAND_OFF}".strip(), interruptible=False, action=TRANSFER)
+        number = await self._number_to_ring()
+        sentence = HAND_OFF if number else TAKE_A_MESSAGE
+        await self._say_fixed(f"{apology} {sentence}".strip(), interruptible=False, action=TRANSFER)
+
+    async def _number_to_ring(self) -> str:
+        """The transfer number while the department is open; outside its hours nobody would answer."""
+        if not self._transfer_number or not await _shop_is_open():
+            return ""
+        return self._transfer_number
 
     async def _transfer(self) -> None:
-        self._outcome = Outcome.TRANSFERRED
-        number = self._transfer_number
+        """Hand the call to Twilio's TwiML: the transfer-result and message webhooks record how it ends."""
+        number = await self._number_to_ring()
         await handover.transfer(self.call_sid, number)
-        self._record_system(f"Handed over to {number or 'voicemail (no transfer number)'}.")
-        await self.stop(outcome=Outcome.TRANSFERRED, reason="handed over to a person")
+        self._record_system(f"Handed over to {number}." if number else "Asked the caller to leave a message.")
+        await self.stop(outcome=None, reason="handed over")
 
     async def _speech_failed(self, error: str, *, unsaid: str) -> None:
         """Text-to-speech is down: Twilio says the rest with <Say> and hands the caller to a person."""
@@ -491,8 +505,8 @@ class CallSession:
         logger.warning("call %s: text-to-speech failed, falling back to Twilio <Say>: %s", self.call_sid, error)
         self._record_system(f"Text-to-speech failed ({error}); Twilio spoke instead.")
         self._ending = True
-        await handover.say_then_transfer(self.call_sid, unsaid, self._transfer_number)
-        await self.stop(outcome=Outcome.TRANSFERRED, reason="text-to-speech failed", error=error)
+        await handover.say_then_transfer(self.call_sid, unsaid, await self._number_to_ring())
+        await self.stop(outcome=None, reason="text-to-speech failed", error=error)
 
     # ------------------------------------------------------------------ records
 
@@ -526,3 +540,4 @@ class CallSession:
 _mark_stream_started = database_sync_to_async(services.call_mark_stream_started)
 _turn_record = database_sync_to_async(services.turn_record)
 _call_finish = database_sync_to_async(services.call_finish)
+_shop_is_open = database_sync_to_async(shop_is_open)
