@@ -209,10 +209,6 @@ def call_apply_status(
     if duration_seconds is not None and call.duration_seconds is None:
         call.duration_seconds = duration_seconds
         changed.add("duration_seconds")
-    if call.status == CallStatus.COMPLETED and call.outcome == Outcome.IN_PROGRESS and call.direction == "inbound":
-        # Nobody recorded how it ended (e.g. the caller hung up while a transfer rang): the caller ended it.
-        call.outcome, call.end_reason = Outcome.CALLER_HUNG_UP, call.end_reason or "the call ended"
-        changed.update({"outcome", "end_reason"})
     if changed:
         call.save(update_fields=[*sorted(changed), "updated_at"])
     return call
