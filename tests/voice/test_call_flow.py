@@ -266,3 +266,25 @@ async def test_the_maximum_call_length_ends_the_call(voice_live, shop, settings)
         await hears(peer, "I have to end our call now.", timeout=15)
         await peer.wait_closed(timeout=15)
     await settle(lambda: Call.objects.get(call_sid=call_sid).outcome == Outcome.TOO_LONG)
+
+
+async def test_text_to_speech_dropping_mid_reply_hands_the_rest_to_twilio_say(voice_live, shop):
+    voice_live.deepgram.drop_next("speak", after_flushes=1)  # the greeting's second sentence never comes
+    call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
+    async with voice_live.peer(call_sid, parameters) as peer:
+        await peer.wait_closed(timeout=10)
+    (update,) = [u for u in voice_live.twilio.updates if u.call_sid == call_sid]
+    assert "This call is recorded." in update.params["Twiml"] and "<Dial" in update.params["Twiml"]
+
+
+async def test_a_text_to_speech_socket_closed_while_idle_is_opened_again(voice_live, shop):
+    voice_live.deepgram.drop_next("speak", after_flushes=2)  # right after the greeting, nothing owed
+    voice_live.openai.queue_text("Yes, we do.")
+    call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
+    async with voice_live.peer(call_sid, parameters) as peer:
+        await hears(peer, GREETING, timeout=10)
+        await peer.say("do you have loaner cars")
+        await hears(peer, "Yes, we do.", timeout=10)
+        await peer.send_stop()
+    assert len(voice_live.deepgram.of_kind("speak")) == 2
+    assert voice_live.twilio.updates == []

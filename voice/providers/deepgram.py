@@ -6,6 +6,7 @@ Both sides speak the phone's own audio, mu-law 8 kHz mono, so nothing is resampl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -208,21 +209,30 @@ class SpeechDone:
     sentence: int  # all audio of this sentence has been delivered
 
 
+@dataclass(frozen=True)
+class SpeechLost:
+    """The text-to-speech socket dropped with sentences still owed: their audio will not come."""
+
+    error: str
+
+
 class Speaker:
     """One call's text-to-speech socket. ``say`` queues a sentence; audio and ends come out on ``events``.
 
     Each sentence is sent as Speak + Flush, so Deepgram answers each with its audio
     followed by Flushed, in order: audio belongs to the oldest sentence not yet flushed.
     After ``clear`` everything in flight is dropped until Deepgram confirms with Cleared.
+    A socket that closed while idle is opened again on the next ``say``; one that drops
+    with sentences owed reports SpeechLost.
     """
 
     def __init__(self, events: asyncio.Queue):
         self.events = events
+        self._stack = None
         self._connection = None
+        self._reader: asyncio.Task | None = None
         self._in_flight: list[int] = []
         self._discarding = False
-        self._opened = asyncio.Event()
-        self._stack = None
 
     def options(self) -> dict:
         return {"model": settings.VOICE_TTS_MODEL, "encoding": "mulaw", "sample_rate": 8000}
@@ -232,12 +242,14 @@ class Speaker:
             self._stack = client().speak.v1.connect(**self.options())
             self._connection = await self._stack.__aenter__()
         except Exception as exc:
+            self._stack = self._connection = None
             raise SpeakerError(f"text-to-speech could not connect: {exc}") from exc
-        self._opened.set()
+        self._in_flight, self._discarding = [], False
+        self._reader = asyncio.create_task(self._read(self._connection), name="tts-reader")
 
     async def say(self, sentence: int, text: str) -> None:
         if self._connection is None:
-            raise SpeakerError("text-to-speech is not connected")
+            await self.open()
         self._in_flight.append(sentence)
         try:
             await self._connection.send_text(SpeakV1Text(text=text))
@@ -255,11 +267,10 @@ class Speaker:
         except Exception as exc:
             raise SpeakerError(f"text-to-speech failed: {exc}") from exc
 
-    async def run(self) -> None:
-        """Read audio until the socket closes; raises SpeakerError if it drops."""
-        await self._opened.wait()
+    async def _read(self, connection) -> None:
+        error = "the text-to-speech socket closed"
         try:
-            async for message in self._connection:
+            async for message in connection:
                 if isinstance(message, bytes):
                     if self._in_flight and not self._discarding:
                         self.events.put_nowait(SpeechAudio(sentence=self._in_flight[0], audio=message))
@@ -274,19 +285,22 @@ class Speaker:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            raise SpeakerError(f"text-to-speech dropped: {exc}") from exc
+            error = f"text-to-speech dropped: {exc}"
+        if connection is self._connection:
+            self._connection = None  # the next say() opens a new socket
+            if self._in_flight:
+                self.events.put_nowait(SpeechLost(error=error))
+                self._in_flight.clear()
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
         if self._stack is None:
             return
-        try:
+        with contextlib.suppress(Exception):
             await self._connection.send_close()
-        except Exception:
-            pass
-        try:
+        with contextlib.suppress(Exception):
             await self._stack.__aexit__(None, None, None)
-        except Exception:
-            pass
         self._stack = self._connection = None
 
 

@@ -157,7 +157,6 @@ class CallSession:
         except deepgram.SpeakerError as exc:
             await self._speech_failed(str(exc), unsaid=self._greeting)
             return
-        self._spawn(self._speaker_loop(), "tts")
         self._spawn(self._handle_tts(), "tts-events")
         await self._say_fixed(self._greeting, interruptible=False)
 
@@ -364,16 +363,13 @@ class CallSession:
             return
         turn.generated = True
 
-    async def _speaker_loop(self) -> None:
-        try:
-            await self._speaker.run()
-        except deepgram.SpeakerError as exc:
-            unsaid = " ".join(s.text for s in (self._current.sentences if self._current else []) if not s.heard)
-            await self._speech_failed(str(exc), unsaid=unsaid)
-
     async def _handle_tts(self) -> None:
         while not self._closed.is_set():
             event = await self._tts_events.get()
+            if isinstance(event, deepgram.SpeechLost):
+                unsaid = " ".join(s.text for s in (self._current.sentences if self._current else []) if not s.heard)
+                await self._speech_failed(event.error, unsaid=unsaid)
+                continue
             found = self._sentence(event.sentence)
             if found is None:
                 continue  # audio of a sentence cut by a barge-in
