@@ -7,7 +7,8 @@ The pieces, each usable alone:
   always a stand-in (the call itself is simulated); Deepgram and OpenAI only when their keys are empty
   (or when asked, for benchmarks). ``settings_values()`` says which settings point the product at them.
 - ``KnowledgeAnswers``: what the stand-in model says: the best passage of the knowledge base for the
-  caller's words, or an honest "I don't know" when nothing fits. It is not a language model.
+  caller's words; when nothing fits, "I don't know" and a hand-over to a person, as the agent's prompt
+  tells the real model to do. It is not a language model.
 - ``InProcessServer``: Daphne serving ``dealership.asgi:application`` on loopback, in a thread.
 - ``SimulatedCall``: one call as Twilio would place it: the signed incoming-call webhook POSTed over HTTP
   to the server, then a ``MediaStreamPeer`` on the stream the TwiML names, with the CallSid and token.
@@ -46,8 +47,6 @@ from tests.standins.twilio_calls import new_sid
 from voice.agent import TRANSFER
 from voice.models import Call, Speaker, Turn
 from voice.security import media_stream_url, public_url
-
-logger = logging.getLogger(__name__)
 
 DEALERSHIP_NUMBER = "+16025550100"  # the demo dealership's main line (555-01xx numbers are fictional)
 # Words that alone ask nothing of the knowledge base.
@@ -164,11 +163,13 @@ class Standins:
         self.openai: FakeOpenAI | None = None
         self.twilio = FakeTwilio()
         if not (use_real_providers and settings.DEEPGRAM_API_KEY):
-            self.deepgram = FakeDeepgram(final_latency=latencies.stt_final, tts_first_byte_delay=latencies.tts_first_byte,
+            self.deepgram = FakeDeepgram(final_latency=latencies.stt_final,
+                                         tts_first_byte_delay=latencies.tts_first_byte,
                                          tts_realtime_factor=latencies.tts_realtime_factor)  # fmt: skip
         if not (use_real_providers and settings.OPENAI_API_KEY):
             self.openai = FakeOpenAI(first_token_delay=latencies.llm_first_token,
-                                     tokens_per_second=latencies.llm_tokens_per_second, responder=responder)  # fmt: skip
+                                     tokens_per_second=latencies.llm_tokens_per_second,
+                                     responder=responder)  # fmt: skip
 
     def start(self) -> Standins:
         for server in self._servers():
@@ -212,17 +213,20 @@ class Standins:
         """One line per provider saying what answers the call, for the command's header."""
         lat = self.latencies
         if self.deepgram is not None:
-            speech = (f"stand-in Deepgram (speech is text carried in audio; final transcript {lat.stt_final * 1000:.0f} "
-                      f"ms after the caller stops, first TTS byte after {lat.tts_first_byte * 1000:.0f} ms)")  # fmt: skip
+            speech = (f"stand-in Deepgram (speech is text carried in audio; final transcript "
+                      f"{lat.stt_final * 1000:.0f} ms after the caller stops, first TTS byte after "
+                      f"{lat.tts_first_byte * 1000:.0f} ms)")  # fmt: skip
         else:
-            speech = f"Deepgram at {settings.DEEPGRAM_BASE_URL or 'api.deepgram.com'} (the caller's lines are spoken by Aura)"
+            where = settings.DEEPGRAM_BASE_URL or "api.deepgram.com"
+            speech = f"Deepgram at {where} (the caller's lines are spoken by Aura)"
         if self.openai is not None:
             model = (f"STAND-IN MODEL, not a language model: it answers with the best knowledge-base passage "
                      f"(first token after {lat.llm_first_token * 1000:.0f} ms, then {lat.llm_tokens_per_second:g} "
                      f"tokens/s), or says it does not know and hands over")  # fmt: skip
         else:
             model = f"{settings.OPENAI_MODEL} at {settings.OPENAI_BASE_URL or 'api.openai.com'}"
-        return [f"speech:  {speech}", f"model:   {model}", "twilio:  stand-in REST API (hang-ups and transfers end the simulated stream)"]
+        twilio = "stand-in REST API (hang-ups and transfers end the simulated stream)"
+        return [f"speech:  {speech}", f"model:   {model}", f"twilio:  {twilio}"]
 
 
 @contextlib.contextmanager
@@ -352,8 +356,9 @@ def post_incoming_call(endpoint: Endpoint, *, call_sid: str, from_number: str, t
         raise SimulationError(f"Could not reach {endpoint.webhook_url}: {exc}") from None
     stream = ElementTree.fromstring(body).find("./Connect/Stream")
     if stream is None:
+        twiml = body.decode(errors="replace")[:300]
         raise SimulationError("The server did not connect the call to the agent (its TwiML has no <Stream>; "
-                              f"is the phone agent configured there?): {body.decode(errors='replace')[:300]}")  # fmt: skip
+                              f"is the phone agent configured there?): {twiml}")  # fmt: skip
     return {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
 
 
@@ -563,6 +568,23 @@ class DatabaseReader:
     def close(self) -> None:
         self._executor.submit(connections.close_all).result(timeout=10)
         self._executor.shutdown(wait=True)
+
+
+def twilio_was_told(twilio: FakeTwilio, call_sid: str) -> str:
+    """What the server last asked Twilio to do with the call, in words ("" if nothing)."""
+    updates = [update for update in twilio.updates if update.call_sid == call_sid]
+    if not updates:
+        return ""
+    params = updates[-1].params
+    if params.get("Status") == "completed":
+        return "hang up"
+    twiml = params.get("Twiml", "")
+    dialled = re.search(r"<Dial[^>]*>\s*(?:<Number[^>]*>)?([^<]+)<", twiml)
+    if dialled:
+        return f"ring {dialled.group(1).strip()} (a transfer to a person)"
+    if "<Record" in twiml:
+        return "take a message (record the caller)"
+    return "play other TwiML"
 
 
 def call_record(call_sid: str) -> Call | None:

@@ -25,6 +25,7 @@ Script lines: blank lines and "# comments" are skipped, "[wait 2]" waits two sec
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import re
 import sys
@@ -32,7 +33,7 @@ import threading
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
@@ -52,6 +53,7 @@ from voice.simulation import (
 
 DEFAULT_CALLER = "+16025550111"  # a customer of the demo dealership
 HANG_UP_WORDS = {"bye", "goodbye", "bye bye"}
+URL_LIMITS = __doc__[__doc__.index("With --url") :].strip()
 WAIT = re.compile(r"^\[\s*wait\s+(\d+(?:\.\d+)?)\s*s?\s*\]$", re.IGNORECASE)
 
 
@@ -73,6 +75,12 @@ class Command(BaseCommand):
     # For tests: a Daphne already serving this process (Twisted's reactor starts once per process).
     stealth_options = ("server_port",)
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.formatter_class = _KeepLineBreaks
+        parser.epilog = URL_LIMITS
+        return parser
+
     def add_arguments(self, parser):
         parser.add_argument("--script", type=Path, help="a file with one caller line per line")
         parser.add_argument("--from", dest="from_number", default=DEFAULT_CALLER, help="the caller's number")
@@ -88,7 +96,7 @@ class Command(BaseCommand):
                             help="stand-in Deepgram: text -> first audio byte")  # fmt: skip
 
     def handle(self, *args, **options):
-        script = self._read_script(options["script"]) if options["script"] else None
+        script = self._read_script(Path(options["script"])) if options["script"] else None
         self.interactive = script is None
         self.quiet = options["verbosity"] < 2
         self.undo_quiet = lambda: None
@@ -122,6 +130,9 @@ class Command(BaseCommand):
                               llm_first_token=options["llm_first_token_ms"] / 1000,
                               llm_tokens_per_second=options["tokens_per_second"],
                               tts_first_byte=options["tts_first_byte_ms"] / 1000)  # fmt: skip
+        from dealership import asgi  # noqa: F401  (sets up Django's logging again: import it before quieting)
+
+        self._quiet_logs()
         answers = KnowledgeAnswers()
         server = None
         try:
@@ -134,7 +145,6 @@ class Command(BaseCommand):
                 if port is None:
                     server = InProcessServer()
                     port = server.start()
-                self._quiet_logs()  # only now: starting the server set up Django's logging again
                 database = connections[DEFAULT_DB_ALIAS].settings_dict["NAME"]
                 self.stdout.write(f"Simulated call from {options['from_number']}: Daphne in this process on "
                                   f"127.0.0.1:{port}, database {database}")  # fmt: skip
@@ -144,7 +154,8 @@ class Command(BaseCommand):
                     self.stdout.write(self.style.WARNING(
                         "  The stand-in model is in use (OPENAI_API_KEY is empty): the agent's answers are "
                         "knowledge-base passages, not a language model's."))  # fmt: skip
-                    answers.warm(["are you open on saturday"])  # loads the embedding model before the call
+                    # Loads the embedding model (if any) before the call, not during the first answer.
+                    answers.warm(["are you open on saturday", "how much does an oil change cost"])
                 endpoint = Endpoint.at(f"ws://127.0.0.1:{port}/ws/voice/", account_sid=standins.twilio.account_sid,
                                        auth_token=standins.twilio.auth_token)  # fmt: skip
                 call = SimulatedCall(endpoint, from_number=options["from_number"], twilio=standins.twilio,
@@ -205,17 +216,25 @@ class Command(BaseCommand):
                 await self._print_unheard_answer(call, printed)
                 if self.interactive:
                     await self._print_turn_latency(call, len(call.lines) - 1)
-            if call.ended:
-                self.stdout.write("(the agent ended the call)")
+            ended_by_agent = call.ended
             await call.hang_up()
         finally:
             echo.cancel()
             await call.close()
-        record = await self._ended_call(call.call_sid)
+        told = simulation.twilio_was_told(call.twilio, call.call_sid) if call.twilio is not None else ""
+        if ended_by_agent:
+            self.stdout.write("The agent ended the stream" + (f": Twilio was told to {told}." if told else "."))
+        # The session records the outcome as it closes; after a hand-over, Twilio's later webhooks do.
+        record = await self._ended_call(call.call_sid, wait=1.0 if told else 5.0)
         turns = await self.read(simulation.recorded_turns, call.call_sid)
         report = simulation.call_report(call, turns, record)
-        if record is not None:
-            self.stdout.write(f"Call ended: {report.outcome}" + (f" ({report.end_reason})" if report.end_reason else ""))
+        if record is None:
+            self.stdout.write("(this database has no record of the call)")
+        elif record.outcome:
+            reason = f" ({report.end_reason})" if report.end_reason else ""
+            self.stdout.write(f"Call record: {report.outcome}{reason}")
+        else:
+            self.stdout.write("Call record: handed over to Twilio; how it ends comes with Twilio's later webhooks.")
         return report
 
     async def _prompt(self) -> str | float | None:
@@ -296,6 +315,10 @@ class Command(BaseCommand):
         if report.turns and all(t.first_frame_ms is None for t in report.turns):
             self.stdout.write("  (no call records for this call in this database: only the caller's side is known)")
         self.stdout.write(f"Greeting: stream start -> first audio frame at the caller: {_ms(report.greeting_ms)}")
+
+
+class _KeepLineBreaks(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """The epilog (what --url can and cannot do) keeps its lines."""
 
 
 class _Printed:

@@ -1,0 +1,195 @@
+"""manage.py simulate_call: whole simulated calls through the real server, against the stand-ins.
+
+Daphne's reactor starts once per test process, so the in-process tests hand the command the session's
+server (the stealth option ``server_port``) instead of letting it start its own; the command still
+starts its own stand-ins and points the settings at them. The --url test plays against that same
+server as a remote one, configured by the ``voice_live`` fixture.
+"""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connections
+from twilio.request_validator import RequestValidator
+
+from crm.selectors import dealership_profile
+from knowledge import services as knowledge_services
+from voice.management.commands.simulate_call import is_hang_up, parse_line
+from voice.models import Call, Speaker
+from voice.simulation import I_DO_NOT_KNOW, KnowledgeAnswers, twilio_form_signature
+from tests.standins.fixtures import fake_deepgram, fake_openai, fake_twilio  # noqa: F401
+from tests.voice.live import voice_live  # noqa: F401
+
+GREETING = "Thanks for calling Saguaro Motors."
+SATURDAY = "Yes, we're open Saturdays from 8 AM to 2 PM."
+
+
+@pytest.fixture(scope="session")
+def daphne_port(django_db_setup, django_db_blocker):
+    """The test process's Daphne (``voice_live`` asks for it by this name).
+
+    Importing tests.voice.live's fixture here would make a second instance of it, whose Daphne cannot
+    start (the reactor is already running once another module has one). So: the port of the Daphne
+    already serving this process if there is one, else one started here with voice.simulation.
+    """
+    from twisted.internet import reactor
+    from twisted.internet.threads import blockingCallFromThread
+
+    from voice.simulation import InProcessServer
+
+    django_db_blocker.unblock()  # the server's threads use the test database
+    server = None
+    if reactor.running:
+        port = blockingCallFromThread(reactor, _daphne_port_in, reactor)
+    else:
+        server = InProcessServer()
+        port = server.start()
+    yield port
+    if server is not None:
+        server.stop()
+        with connections["default"].cursor() as cursor:  # the server's threads keep their connections
+            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
+    django_db_blocker.restore()
+
+
+def _daphne_port_in(reactor) -> int:
+    from daphne.http_protocol import HTTPFactory
+
+    ports = [r.getHost().port for r in reactor.getReaders() if isinstance(getattr(r, "factory", None), HTTPFactory)]
+    assert ports, "a reactor runs in this process, but no Daphne listens in it"
+    return ports[0]
+
+
+@pytest.fixture(autouse=True)
+def close_connections():
+    yield
+    connections.close_all()
+
+
+@pytest.fixture
+def no_real_providers(settings):
+    """The command's own stand-ins answer, even on a machine that has real keys."""
+    settings.DEEPGRAM_API_KEY = ""
+    settings.OPENAI_API_KEY = ""
+    settings.VOICE_SILENCE_SECONDS = 30
+
+
+@pytest.fixture
+def shop(db):
+    """A short greeting and one FAQ to answer from."""
+    profile = dealership_profile()
+    profile.name, profile.greeting, profile.transfer_phone = "Saguaro Motors Service", GREETING, "+16025550101"
+    profile.save()
+    hours = knowledge_services.category_get_or_create(name="Hours and location", slug="hours-location")
+    knowledge_services.faq_create(slug="saturday-hours", category=hours, question="Are you open on Saturdays?",
+                                  answer=SATURDAY, phrasings=["What are your Saturday hours?"],
+                                  keywords=["saturday", "weekend"])  # fmt: skip
+    return profile
+
+
+def run(**options) -> str:
+    out = StringIO()
+    call_command("simulate_call", stdout=out, **options)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- whole calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_script_in_process_with_the_standin_model(shop, no_real_providers, daphne_port, tmp_path):
+    script = tmp_path / "call.txt"
+    script.write_text("# a caller with two questions\n\nare you open on saturday\n[wait 0.3]\n"
+                      "what is the capital of france\nthis line is never said\n")  # fmt: skip
+
+    output = run(script=str(script), server_port=daphne_port, from_number="+16025550142")
+
+    assert "The stand-in model is in use" in output
+    assert f"agent: {GREETING}" in output
+    assert "caller: are you open on saturday" in output
+    assert f"agent: {SATURDAY}" in output
+    # Nothing in the knowledge base: the stand-in says so and hands over, as the real agent is told to.
+    assert "agent: I'm sorry, I don't know the answer to that." in output
+    assert "The agent ended the stream: Twilio was told to" in output
+    assert "this line is never said" not in output
+    call = Call.objects.get(from_number="+16025550142")
+    turns = list(call.turns.order_by("position"))
+    assert [(t.speaker, t.text) for t in turns if t.speaker != Speaker.SYSTEM] == [
+        (Speaker.AGENT, GREETING),
+        (Speaker.CALLER, "are you open on saturday"),
+        (Speaker.AGENT, SATURDAY),
+        (Speaker.CALLER, "what is the capital of france"),
+        (Speaker.AGENT, I_DO_NOT_KNOW),
+    ]
+    answer = turns[2]
+    assert 0 < answer.agent_first_token_ms <= answer.tts_first_byte_ms <= answer.first_frame_ms
+    # The latency table has a row per caller line, with the figures of its Turn row.
+    row = next(line for line in output.splitlines() if line.strip().startswith("1  are you open on saturday"))
+    assert str(answer.first_frame_ms) in row.split()
+    assert "Greeting: stream start -> first audio frame at the caller:" in output
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bye_hangs_up_and_the_settings_come_back(shop, no_real_providers, daphne_port, tmp_path, settings):
+    script = tmp_path / "call.txt"
+    script.write_text("bye\n")
+
+    output = run(script=str(script), server_port=daphne_port)
+
+    assert "Call record: caller hung up" in output
+    assert settings.OPENAI_API_KEY == "" and settings.DEEPGRAM_API_KEY == "", "stand-in settings were undone"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_url_plays_against_a_running_server_with_its_own_providers(voice_live, shop, tmp_path):  # noqa: F811
+    # The server's Deepgram has a key, so the caller's line is spoken through Deepgram's speak socket
+    # (voice.providers.deepgram.synthesize); the stand-in's "speech" is text its STT can hear.
+    script = tmp_path / "call.txt"
+    script.write_text("do you have loaner cars\n")
+
+    output = run(script=str(script), url=f"ws://127.0.0.1:{voice_live.port}/ws/voice/")
+
+    assert "the caller speaks with Deepgram Aura" in output
+    assert "agent: You said: do you have loaner cars" in output  # the stand-in's default responder
+    assert voice_live.deepgram.final_transcripts == ["do you have loaner cars"]
+    speak_sockets = voice_live.deepgram.of_kind("speak")
+    assert len(speak_sockets) == 2, "the call's own TTS socket and the one that spoke the caller's line"
+    call = Call.objects.get(from_number="+16025550111")
+    assert call.turns.filter(speaker=Speaker.CALLER, text="do you have loaner cars").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_url_needs_the_servers_auth_token(settings):
+    settings.TWILIO_AUTH_TOKEN = ""
+    with pytest.raises(CommandError, match="TWILIO_AUTH_TOKEN"):
+        run(url="ws://127.0.0.1:9/ws/voice/")
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def test_script_lines():
+    assert parse_line("  are you open  ") == "are you open"
+    assert parse_line("") is None and parse_line("   # a comment") is None
+    assert parse_line("[wait 2]") == 2.0 and parse_line("[ WAIT 0.5s ]") == 0.5
+    assert parse_line("[wait a bit]") == "[wait a bit]"
+    assert is_hang_up("Bye!") and is_hang_up("goodbye") and not is_hang_up("bye the way, one more thing")
+
+
+def test_the_webhook_signature_is_twilios():
+    url = "https://crm.example.com/voice/incoming/"
+    params = {"CallSid": "CA" + "1" * 32, "From": "+16025550111", "To": "+16025550100", "Direction": "inbound"}
+    signature = twilio_form_signature(url, params, "secret-token")
+    assert RequestValidator("secret-token").validate(url, params, signature)
+    assert not RequestValidator("another-token").validate(url, params, signature)
+
+
+def test_the_standin_model_small_talk_needs_no_search():
+    answers = KnowledgeAnswers()
+    try:
+        assert answers([{"role": "user", "content": "Hello there."}]).text == "How can I help you today?"
+        assert answers([{"role": "user", "content": "thanks"}]).text.startswith("You're welcome.")
+    finally:
+        answers.close()
