@@ -94,3 +94,7 @@ def voice_advisor(db):
 @pytest.fixture
 def voice_manager(db):
     return _staff_in("max-manager", SERVICE_MANAGER)
+
+
+# The live server and its stand-ins, defined once here so that every module shares one Daphne.
+from tests.voice.live import daphne_port, voice_live  # noqa: E402, F401

@@ -12,7 +12,6 @@ from crm.selectors import dealership_profile
 from scheduling.models import OpeningHours
 from voice.models import Call, Outcome, Speaker
 from tests.standins.fixtures import fake_deepgram, fake_openai  # noqa: F401
-from tests.voice.live import daphne_port, voice_live  # noqa: F401
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -13,7 +13,6 @@ from crm.selectors import dealership_profile
 from tests.standins.fixtures import fake_deepgram, fake_openai  # noqa: F401
 from tests.standins.media_peer import twilio_signature
 from tests.voice.conftest import PUBLIC_BASE_URL
-from tests.voice.live import daphne_port, voice_live  # noqa: F401
 from tests.voice.test_call_flow import GREETING, hears, settle
 from voice.models import Call, Outcome, Speaker
 

@@ -38,8 +38,25 @@ def environment() -> DeepgramClientEnvironment:
     return DeepgramClientEnvironment(base=base, production=websocket, agent=websocket, agent_rest=base)
 
 
+
+def _loop():
+    """A client's connections belong to the event loop that opened them: one client per loop."""
+    try:
+        return id(asyncio.get_running_loop())
+    except RuntimeError:
+        return None
+
+
+_clients: dict[tuple, AsyncDeepgramClient] = {}
+
+
 def client() -> AsyncDeepgramClient:
-    return AsyncDeepgramClient(api_key=settings.DEEPGRAM_API_KEY, environment=environment())
+    """One client per key and endpoint for the process: building one makes an SSL context (tens of ms of CPU
+    on the event loop), which every arriving call would otherwise pay."""
+    key = (settings.DEEPGRAM_API_KEY, settings.DEEPGRAM_BASE_URL, _loop())
+    if key not in _clients:
+        _clients[key] = AsyncDeepgramClient(api_key=settings.DEEPGRAM_API_KEY, environment=environment())
+    return _clients[key]
 
 
 # --------------------------------------------------------------------------- speech to text

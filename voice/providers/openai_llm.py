@@ -3,6 +3,7 @@ for the voice channel). Any OpenAI-compatible endpoint works through OPENAI_BASE
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -19,10 +20,28 @@ def is_configured() -> bool:
     return bool(settings.OPENAI_API_KEY)
 
 
+
+def _loop():
+    """A client's connections belong to the event loop that opened them: one client per loop."""
+    try:
+        return id(asyncio.get_running_loop())
+    except RuntimeError:
+        return None
+
+
+_clients: dict[tuple, openai.AsyncOpenAI] = {}
+
+
 def client() -> openai.AsyncOpenAI:
-    # Retries would only add to a caller's wait: the session has its own timeout and fallback.
-    return openai.AsyncOpenAI(api_key=settings.OPENAI_API_KEY, base_url=settings.OPENAI_BASE_URL or None,
-                              timeout=settings.VOICE_AGENT_TIMEOUT_SECONDS, max_retries=0)  # fmt: skip
+    """One client per key and endpoint for the process (its SSL context costs tens of ms to build).
+
+    Retries would only add to a caller's wait: the session has its own timeout and fallback.
+    """
+    key = (settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, settings.VOICE_AGENT_TIMEOUT_SECONDS, _loop())
+    if key not in _clients:
+        _clients[key] = openai.AsyncOpenAI(api_key=settings.OPENAI_API_KEY, base_url=settings.OPENAI_BASE_URL or None,
+                                           timeout=settings.VOICE_AGENT_TIMEOUT_SECONDS, max_retries=0)  # fmt: skip
+    return _clients[key]
 
 
 class OpenAIChat:

@@ -324,6 +324,8 @@ class CallSession:
                 elif isinstance(event, ToolCall) and event.name in (END_CALL, TRANSFER):
                     turn.action = event.name
             for chunk in chunker.flush():
+                if turn.first_chunk_token_at is None:
+                    turn.first_chunk_token_at = time.monotonic()  # a reply shorter than one chunk
                 await self._speak(turn, chunk)
         except (TimeoutError, AgentError) as exc:
             logger.warning("call %s: the agent failed: %s", self.call_sid, exc)
