@@ -96,5 +96,14 @@ def voice_manager(db):
     return _staff_in("max-manager", SERVICE_MANAGER)
 
 
+@pytest.fixture(autouse=True)
+def close_connections():
+    """Async tests leave connections in worker threads; closed, the test database can be dropped."""
+    yield
+    from django.db import connections
+
+    connections.close_all()
+
+
 # The live server and its stand-ins, defined once here so that every module shares one Daphne.
 from tests.voice.live import daphne_port, voice_live  # noqa: E402, F401

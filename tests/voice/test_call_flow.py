@@ -6,7 +6,6 @@ from datetime import time
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connections
 
 from crm.selectors import dealership_profile
 from scheduling.models import OpeningHours
@@ -16,12 +15,6 @@ from tests.standins.fixtures import fake_deepgram, fake_openai  # noqa: F401
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 GREETING = "Thanks for calling Saguaro Motors service. This call is recorded."
-
-
-@pytest.fixture(autouse=True)
-def close_connections():
-    yield
-    connections.close_all()
 
 
 @pytest.fixture

@@ -62,12 +62,6 @@ def _daphne_port_in(reactor) -> int:
     return ports[0]
 
 
-@pytest.fixture(autouse=True)
-def close_connections():
-    yield
-    connections.close_all()
-
-
 @pytest.fixture
 def no_real_providers(settings):
     """The command's own stand-ins answer, even on a machine that has real keys."""

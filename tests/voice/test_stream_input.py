@@ -7,31 +7,15 @@ import json
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
-from django.db import connections
 
-from crm.selectors import dealership_profile
 from tests.standins.fixtures import fake_deepgram, fake_openai  # noqa: F401
 from tests.standins.media_peer import twilio_signature
 from tests.voice.conftest import PUBLIC_BASE_URL
-from tests.voice.test_call_flow import GREETING, hears, settle
+from tests.voice.test_call_flow import GREETING, hears, settle, shop  # noqa: F401
 from voice.models import Call, Outcome, Speaker
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 STREAM_URL = PUBLIC_BASE_URL.replace("https://", "wss://") + "/ws/voice/"
-
-
-@pytest.fixture(autouse=True)
-def close_connections():
-    yield
-    connections.close_all()
-
-
-@pytest.fixture
-def shop(db):
-    profile = dealership_profile()
-    profile.greeting = GREETING
-    profile.save()
-    return profile
 
 
 def outcome_of(call_sid):
