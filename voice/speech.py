@@ -29,6 +29,7 @@ _SENTENCE_MARKS = ".!?…"
 _CLAUSE_MARKS = ",;:"
 _SPACED_DASHES = "-–"  # a clause boundary only with spaces around: "8-6" and "5W-30" are not clauses
 _EM_DASH = "—"
+_ANY_CLAUSE_MARK = _CLAUSE_MARKS + _SPACED_DASHES + _EM_DASH
 _CLOSERS = "\"')]}”’»*_`"  # may follow a sentence mark: `He said "yes." Then`, `**Done.** Next`
 _OPENERS = "\"'([{“‘«*_"
 
@@ -57,7 +58,7 @@ _WORDS_CONTINUING_A_TIME = frozenset(
 )  # fmt: skip
 _LONGEST_CONTINUING_WORD = 12  # past this many letters the next word is not one of those; stop waiting
 
-_MERIDIEM_WORD = re.compile(r"(?:\d{1,2}(?::\d\d)?)?[ap]\.?m")  # "a.m", "pm", "7:30am" (final dot excluded)
+_MERIDIEM_WORD = re.compile(r"(?:\d{1,2}(?::\d\d)?)?[ap]\.m")  # "a.m", "7:30a.m" (final dot excluded)
 _INITIALS = re.compile(r"[A-Za-z](?:\.[A-Za-z])*")  # "J", "U.S" (final dot excluded)
 _RANGE_START = re.compile(r"(?:\d|[ap]\.?m\.?)\s*$", re.IGNORECASE)  # "8 am - 6 pm", "$79 - $99"
 
@@ -77,18 +78,29 @@ class SentenceChunker:
 
     A chunk ends at a sentence end (. ! ? … followed by whitespace, or a line break), or at a clause boundary
     (", ", "; ", ": ", "—", " - ") once it holds ``first_min_chars`` characters for the first chunk of a reply
-    (so the caller hears something quickly) or ``min_chars`` for the others (so the voice does not stutter).
-    A chunk that reaches ``max_chars`` without any boundary is cut at its last space.
+    (so the caller hears something quickly: "Yes," is a chunk) or ``min_chars`` for the others (so the voice
+    does not stutter). A chunk that reaches ``max_chars`` without any boundary is cut at its last space.
+
+    The first chunk of a reply also ends after ``first_max_words`` words when no boundary came before: at
+    40 tokens a second a long opening clause ("On weekdays the service department is open from 7 AM...")
+    would keep the caller waiting for its comma, and a brief pitch drop is better than silence. The cut is
+    never right after a number or an abbreviation ("$189 | to $289" or "Dr. | Smith" would be read apart
+    wrongly), and 0 turns it off.
 
     The chunks do not depend on how the text was split into deltas: a boundary whose verdict needs text that
     has not arrived yet (is the "." of "$79." a decimal point?) waits for it. ``flush()`` returns the rest
     and readies the chunker for the next reply.
     """
 
-    def __init__(self, *, first_min_chars: int = 24, min_chars: int = 60, max_chars: int = 250) -> None:
+    def __init__(
+        self, *, first_min_chars: int = 1, first_max_words: int = 6, min_chars: int = 60, max_chars: int = 250
+    ) -> None:
         if max_chars < 1:
             raise ValueError("max_chars must be at least 1")
+        if first_max_words < 0:
+            raise ValueError("first_max_words must be 0 (off) or more")
         self.first_min_chars = first_min_chars
+        self.first_max_words = first_max_words
         self.min_chars = min_chars
         self.max_chars = max_chars
         self._buffer = ""
@@ -116,7 +128,14 @@ class SentenceChunker:
         while True:
             # The buffer always starts a chunk; whitespace there would only be trimmed later.
             self._buffer = self._buffer.lstrip()
-            cut = _find_cut(self._buffer, clause_min=self._clause_min_chars(), max_chars=self.max_chars, final=final)
+            first = self._chunks_emitted == 0
+            cut = _find_cut(
+                self._buffer,
+                clause_min=self.first_min_chars if first else self.min_chars,
+                max_words=self.first_max_words if first else 0,
+                max_chars=self.max_chars,
+                final=final,
+            )
             if cut is None:
                 return chunks
             chunk, self._buffer = self._buffer[:cut].strip(), self._buffer[cut:]
@@ -124,15 +143,14 @@ class SentenceChunker:
                 chunks.append(chunk)
                 self._chunks_emitted += 1
 
-    def _clause_min_chars(self) -> int:
-        return self.first_min_chars if self._chunks_emitted == 0 else self.min_chars
 
-
-def _find_cut(buffer: str, *, clause_min: int, max_chars: int, final: bool) -> int | None:
+def _find_cut(buffer: str, *, clause_min: int, max_words: int, max_chars: int, final: bool) -> int | None:
     """Where the chunk at the start of ``buffer`` ends, or None while that is not known yet.
 
+    ``max_words``: cut at the first safe word boundary after that many words (0: never).
     ``final``: nothing more will arrive, so checks that would wait see the end of the reply instead.
     """
+    words = 0
     for index in range(len(buffer)):
         if index >= max_chars:
             return _cut_at_last_space(buffer, max_chars)
@@ -141,7 +159,30 @@ def _find_cut(buffer: str, *, clause_min: int, max_chars: int, final: bool) -> i
             return None
         if verdict is not None:
             return verdict
+        if max_words and buffer[index].isspace() and index and not buffer[index - 1].isspace():
+            words += 1  # decided on whitespace already seen, so the cut is the same however the text arrives
+            if words >= max_words and _may_cut_after(_word_before(buffer, index)[0]):
+                return index
     return None
+
+
+def _may_cut_after(word: str) -> bool:
+    """Whether a chunk may end after ``word`` without a boundary mark (see SentenceChunker)."""
+    bare = word.rstrip(_CLOSERS).rstrip(".").lower()
+    if any(char.isdigit() or char == "$" for char in word) or "." in bare:
+        return False  # "$189 | to $289" would be read as two prices, "7:30 | a.m." as a number and letters
+    return bare not in _NEVER_SENTENCE_END and bare not in _LEADS_ON
+
+
+# Articles, prepositions, conjunctions and possessives lead into the next word: a voice that stops after
+# "the" or "from" sounds cut off, so a chunk cut by word count never ends on one.
+_LEADS_ON = frozenset(
+    {
+        "a", "an", "the", "to", "and", "or", "but", "nor", "of", "at", "from", "for", "in", "on", "with", "by",
+        "through", "about", "into", "onto", "per", "than", "as", "via", "my", "your", "our", "their", "his",
+        "her", "its",
+    }
+)  # fmt: skip
 
 
 def _boundary_at(buffer: str, index: int, *, clause_min: int, final: bool) -> _Verdict:
@@ -150,15 +191,13 @@ def _boundary_at(buffer: str, index: int, *, clause_min: int, final: bool) -> _V
         return index
     if char in _SENTENCE_MARKS:
         return _sentence_end(buffer, index, final)
-    if index + 1 < clause_min:
+    if index + 1 < clause_min or char not in _ANY_CLAUSE_MARK or not _has_words(buffer, index):
         return None  # too short to cut at a clause; not worth waiting to judge it
     if char in _CLAUSE_MARKS:
         return _clause_end(buffer, index, final)
     if char == _EM_DASH:
         return index + 1
-    if char in _SPACED_DASHES:
-        return _spaced_dash_end(buffer, index, final)
-    return None
+    return _spaced_dash_end(buffer, index, final)
 
 
 def _sentence_end(buffer: str, mark: int, final: bool) -> _Verdict:
@@ -193,6 +232,7 @@ def _period_end(buffer: str, period: int, cut: int, final: bool) -> _Verdict:
     if lowered == "no":
         return None if following.isdigit() or following == "#" else cut  # "No. 5" is a number; "No. Sorry" is an answer
     if _MERIDIEM_WORD.fullmatch(lowered):
+        # "7 a.m. Monday": the dot may be the abbreviation's own. "2 PM. Saturday" has no such dot: it ends.
         return _end_after_time(buffer, next_start, cut, final)
     if _INITIALS.fullmatch(word) and word != "I":
         return None  # "J. R. Smith", "U.S. customers"
@@ -209,6 +249,10 @@ def _end_after_time(buffer: str, next_start: int, cut: int, final: bool) -> _Ver
     if not word_complete and not final:
         return _NEED_MORE
     return None if buffer[next_start:end].lower() in _WORDS_CONTINUING_A_TIME else cut
+
+
+def _has_words(buffer: str, end: int) -> bool:
+    return any(char.isalnum() for char in buffer[:end])
 
 
 def _clause_end(buffer: str, mark: int, final: bool) -> _Verdict:

@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from crm.selectors import dealership_profile
 from knowledge import services as knowledge_services
-from voice.management.commands.simulate_call import is_hang_up, parse_line
+from voice.management.commands.simulate_call import AGENT_CONTINUES, is_hang_up, parse_line
 from voice.models import Call, Speaker
 from voice.simulation import I_DO_NOT_KNOW, KnowledgeAnswers, twilio_form_signature
 from tests.standins.fixtures import fake_deepgram, fake_openai, fake_twilio  # noqa: F401
@@ -92,6 +92,17 @@ def run(**options) -> str:
 # --------------------------------------------------------------------------- whole calls
 
 
+def agent_lines(output: str) -> list[str]:
+    """The agent's replies as printed, each with its continuation lines joined back on."""
+    replies = []
+    for line in output.splitlines():
+        if line.startswith("agent: "):
+            replies.append(line)
+        elif line.startswith(AGENT_CONTINUES) and line.strip() and replies:
+            replies[-1] += " " + line.strip()
+    return replies
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_script_in_process_with_the_standin_model(shop, no_real_providers, daphne_port, tmp_path):
     script = tmp_path / "call.txt"
@@ -101,11 +112,11 @@ def test_a_script_in_process_with_the_standin_model(shop, no_real_providers, dap
     output = run(script=str(script), server_port=daphne_port, from_number="+16025550142")
 
     assert "The stand-in model is in use" in output
-    assert f"agent: {GREETING}" in output
+    assert f"agent: {GREETING}" in "\n".join(agent_lines(output))
     assert "caller: are you open on saturday" in output
-    assert f"agent: {SATURDAY}" in output
+    assert f"agent: {SATURDAY}" in "\n".join(agent_lines(output))
     # Nothing in the knowledge base: the stand-in says so and hands over, as the real agent is told to.
-    assert "agent: I'm sorry, I don't know the answer to that." in output
+    assert "agent: I'm sorry, I don't know the answer to that." in "\n".join(agent_lines(output))
     assert "The agent ended the stream: Twilio was told to" in output
     assert "this line is never said" not in output
     call = Call.objects.get(from_number="+16025550142")
@@ -146,7 +157,8 @@ def test_url_plays_against_a_running_server_with_its_own_providers(voice_live, s
     output = run(script=str(script), url=f"ws://127.0.0.1:{voice_live.port}/ws/voice/")
 
     assert "the caller speaks with Deepgram Aura" in output
-    assert "agent: You said: do you have loaner cars" in output  # the stand-in's default responder
+    # The stand-in's default responder:
+    assert "You said: do you have loaner cars" in "\n".join(agent_lines(output))
     assert voice_live.deepgram.final_transcripts == ["do you have loaner cars"]
     speak_sockets = voice_live.deepgram.of_kind("speak")
     assert len(speak_sockets) == 2, "the call's own TTS socket and the one that spoke the caller's line"

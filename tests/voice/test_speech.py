@@ -70,8 +70,8 @@ def test_chunks_hold_the_whole_reply_trimmed_and_never_empty(reply):
 
 def test_a_reply_is_chunked_at_sentences_and_long_clauses():
     assert chunks_of([REPLIES[0]]) == [
-        "Sure thing, I can help you with that,",
-        "let me check the schedule for next week.",
+        "Sure thing,",
+        "I can help you with that, let me check the schedule for next week.",
         "The oil change is $79.95 and takes about 45 minutes, so you could wait in our lounge,",
         "or we can give you a ride.",
         "Dr. Smith said 7:30 a.m. works.",
@@ -94,10 +94,55 @@ def test_markdown_lists_ellipses_and_time_words_are_chunked_as_spoken():
     ]
 
 
-def test_the_first_chunk_is_cut_at_a_clause_early_so_the_caller_hears_something():
+def test_the_first_chunk_is_cut_at_its_first_clause_so_the_caller_hears_something():
     chunker = SentenceChunker()
-    assert chunker.feed("Sure thing, I can help you with that, let me") == ["Sure thing, I can help you with that,"]
-    # "Sure thing," alone (11 characters) was too short to stand on its own.
+    assert chunker.feed("Yes") == []
+    assert chunker.feed(",") == []  # "1,250" or "Yes, ..."? the next character says
+    assert chunker.feed(" we're open") == ["Yes,"]
+
+
+def test_a_clause_mark_before_any_word_is_no_chunk():
+    assert chunks_of([", - — well, that depends on the car"]) == [", - — well,", "that depends on the car"]
+
+
+def test_a_long_first_clause_is_cut_after_a_few_words():
+    chunker = SentenceChunker()
+    assert chunker.feed("On weekdays the service department") == []
+    assert chunker.feed(" is") == []  # is "is" a whole word? the next character says
+    assert chunker.feed(" open from 7 AM to 6 PM, Monday") == ["On weekdays the service department is"]
+    assert chunker.flush() == ["open from 7 AM to 6 PM, Monday"]  # later chunks wait for a boundary
+
+
+@pytest.mark.parametrize(
+    ("reply", "first"),
+    [
+        (
+            "A transmission fluid service is $189 to $289 and takes an hour.",
+            "A transmission fluid service is $189 to $289 and takes",
+        ),
+        ("Please come in at 7:30 a.m. on the day itself.", "Please come in at 7:30 a.m. on the day"),
+        ("Ask Dr. Smith or Mrs. Lopez about it today please.", "Ask Dr. Smith or Mrs. Lopez"),
+        ("You can reach our parts counter at the main number any time.", "You can reach our parts counter"),
+        ("We will be happy to look at the noise your car makes.", "We will be happy to look"),
+    ],
+)
+def test_the_word_limit_never_cuts_after_numbers_abbreviations_or_words_that_lead_on(reply, first):
+    assert chunks_of([reply])[0] == first
+
+
+def test_the_word_limit_can_be_changed_or_turned_off():
+    reply = "On weekdays the service department is open from 7 AM to 6 PM, Monday through Friday."
+    assert chunks_of([reply], first_max_words=3)[0] == "On weekdays the service"
+    assert chunks_of([reply], first_max_words=0)[0] == "On weekdays the service department is open from 7 AM to 6 PM,"
+    with pytest.raises(ValueError):
+        SentenceChunker(first_max_words=-1)
+
+
+def test_a_time_without_dots_ends_its_sentence():
+    assert chunks_of(["We're open until 2 PM. Saturday mornings fill up fast."], first_min_chars=40) == [
+        "We're open until 2 PM.",
+        "Saturday mornings fill up fast.",
+    ]
 
 
 def test_later_chunks_are_cut_at_a_clause_only_once_long_enough():
@@ -221,7 +266,7 @@ def test_flush_returns_the_rest_and_starts_a_new_reply():
     assert chunker.flush() == ["It cost $79"]
     assert chunker.flush() == []
     # A new reply: its first chunk may again be cut early at a clause.
-    assert chunker.feed("Sure thing, I can help you with that, let me") == ["Sure thing, I can help you with that,"]
+    assert chunker.feed("Sure thing, I can help you with that, let me") == ["Sure thing,"]
 
 
 def test_flush_decides_what_was_waiting_for_more_text():
@@ -247,6 +292,7 @@ def test_random_replies_chunk_the_same_however_they_arrive():
         reply = " ".join(words)
         options = {
             "first_min_chars": rng.randint(1, 30),
+            "first_max_words": rng.randint(0, 8),
             "min_chars": rng.randint(1, 80),
             "max_chars": rng.randint(20, 120),
         }
@@ -497,7 +543,8 @@ def test_a_whole_reply_chunked_then_made_speakable():
     )
     chunks = chunks_of(random_split(reply, random.Random(7)))
     assert [speakable(chunk, today=TODAY) for chunk in chunks] == [
-        "Sure, I can book that.",
+        "Sure,",
+        "I can book that.",
         # Under 60 characters at "3 hrs,", so no clause cut; "Dr." never ends a chunk, but ends its sentence.
         "Your 30 thousand service is 349 dollars and 95 cents and takes approximately 3 hours, so we'd see you "
         "on November 24th at 7 30 AM at 123 Main Drive. Call 6 0 2, 5 5 5, 0 1 4 2 with questions.",

@@ -209,6 +209,7 @@ class Command(BaseCommand):
                     continue
                 if not self.interactive:
                     self.stdout.write(f"caller: {item}")
+                printed.agent_speaking = False
                 said = await call.say(item)
                 if said is None:
                     break
@@ -248,12 +249,18 @@ class Command(BaseCommand):
                 return item
 
     async def _echo_heard(self, call: SimulatedCall, printed: _Printed) -> None:
-        """Print each agent utterance as the caller finishes hearing it (stand-in TTS audio carries its text)."""
+        """Print each agent utterance as the caller finishes hearing it (stand-in TTS audio carries its text).
+
+        The agent speaks a reply in pieces (its first words early, then sentence by sentence): the pieces
+        of one reply go on lines of their own under the first, so that they read as one answer.
+        """
         while True:
             heard = call.peer.heard
             while printed.heard < len(heard):
-                self.stdout.write(f"agent: {heard[printed.heard]}")
+                prefix = AGENT_CONTINUES if printed.agent_speaking else "agent: "
+                self.stdout.write(f"{prefix}{heard[printed.heard]}")
                 printed.heard += 1
+                printed.agent_speaking = True
             await asyncio.sleep(0.05)
 
     async def _print_unheard_answer(self, call: SimulatedCall, printed: _Printed) -> None:
@@ -321,11 +328,15 @@ class _KeepLineBreaks(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter)
     """The epilog (what --url can and cannot do) keeps its lines."""
 
 
+AGENT_CONTINUES = " " * len("agent: ")
+
+
 class _Printed:
     """How much of the agent's speech has been printed: utterances heard, Turn rows shown."""
 
     heard = 0
     turns = 0
+    agent_speaking = False  # the next utterance heard continues the agent's reply (no caller line since)
 
 
 def _ms(value, unit=" ms") -> str:
