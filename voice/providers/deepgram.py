@@ -20,8 +20,11 @@ logger = logging.getLogger(__name__)
 
 # Deepgram closes a listening socket after ~10 s without audio or KeepAlive.
 KEEPALIVE_SECONDS = 4.0
-# Audio kept while the listening socket is being reopened: a few seconds of the caller, at most.
-MAX_BUFFERED_FRAMES = 250
+# Twilio's 20 ms frames go to Deepgram three at a time: a third of the sends (each a WebSocket frame, a
+# write and a task wake-up, the bulk of a call's steady cost) for at most 40 ms more before the transcript.
+AUDIO_BATCH_BYTES = 480
+# Audio kept while the listening socket is being reopened: five seconds of the caller, at most.
+MAX_BUFFERED_BYTES = 40_000
 
 
 def is_configured() -> bool:
@@ -95,10 +98,6 @@ class ListenerFailed:
     at: float
 
 
-class _Finalize:
-    pass
-
-
 class Listener:
     """One call's live transcription: audio in through ``send_audio``, events out on ``events``.
 
@@ -108,7 +107,9 @@ class Listener:
 
     def __init__(self, events: asyncio.Queue, *, max_reconnects: int = 5):
         self.events = events
-        self._audio: asyncio.Queue = asyncio.Queue()
+        self._audio = bytearray()  # not yet sent, oldest first
+        self._finalize = False  # a Finalize is due after the audio above
+        self._ready = asyncio.Event()  # a batch or a Finalize is waiting
         self._max_reconnects = max_reconnects
         self._closing = False
 
@@ -128,16 +129,21 @@ class Listener:
         }
 
     def send_audio(self, frame: bytes) -> None:
-        if self._audio.qsize() >= MAX_BUFFERED_FRAMES:
-            self._audio.get_nowait()  # the oldest audio goes first; a long outage loses the start, not the end
-        self._audio.put_nowait(frame)
+        self._audio += frame
+        if len(self._audio) > MAX_BUFFERED_BYTES:
+            # The oldest audio goes first: a long outage loses the start of what was said, not the end.
+            del self._audio[: len(self._audio) - MAX_BUFFERED_BYTES]
+        if len(self._audio) >= AUDIO_BATCH_BYTES:
+            self._ready.set()
 
     def finalize(self) -> None:
         """Ask for the final transcript of what was heard so far (end of the caller's turn)."""
-        self._audio.put_nowait(_Finalize())
+        self._finalize = True
+        self._ready.set()
 
     def close(self) -> None:
         self._closing = True
+        self._ready.set()
 
     async def run(self) -> None:
         failures = 0
@@ -177,16 +183,26 @@ class Listener:
 
     async def _write(self, connection) -> None:
         while not self._closing:
-            try:
-                item = await asyncio.wait_for(self._audio.get(), timeout=KEEPALIVE_SECONDS)
-            except TimeoutError:
-                await connection.send_keep_alive()
+            if not self._ready.is_set() and not await self._wait_ready():
+                await connection.send_keep_alive()  # no audio for a while (a muted stream): keep the socket
                 continue
-            if isinstance(item, _Finalize):
+            self._ready.clear()
+            audio, finalize = bytes(self._audio), self._finalize
+            self._audio.clear()
+            self._finalize = False
+            if audio:  # an empty message would end Deepgram's stream
+                await connection.send_media(audio)
+            if finalize:
                 await connection.send_finalize()
-            else:
-                await connection.send_media(item)
         await connection.send_close_stream()
+
+    async def _wait_ready(self) -> bool:
+        try:
+            async with asyncio.timeout(KEEPALIVE_SECONDS):
+                await self._ready.wait()
+        except TimeoutError:
+            return False
+        return True
 
     async def _read(self, connection) -> None:
         async for message in connection:

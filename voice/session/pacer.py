@@ -16,6 +16,9 @@ from dataclasses import dataclass
 
 FRAME_BYTES = 160  # 20 ms of 8 kHz mu-law
 FRAME_SECONDS = 0.02
+# Frames go out in pairs: the pacer wakes every 40 ms rather than every 20, and the audio ahead of the
+# caller's ear stays between lead - 20 ms and lead.
+FRAMES_PER_WAKE = 2
 MULAW_SILENCE = b"\xff"
 
 
@@ -78,7 +81,7 @@ class Pacer:
                 self._anchor, self._frames = now, 0
             due = self._anchor + self._frames * FRAME_SECONDS - self._lead
             if due > now:
-                await asyncio.sleep(due - now)
+                await asyncio.sleep(due - now + (FRAMES_PER_WAKE - 1) * FRAME_SECONDS)
             payload = base64.b64encode(frame).decode()
             await self._send({"event": "media", "streamSid": self._stream_sid, "media": {"payload": payload}})
             self._frames += 1
