@@ -17,12 +17,14 @@ token after 350 ms, then 40 tokens/s, answering with knowledge-base passages). E
 Twilio places one (signed webhook over HTTP, then the stream), hears a short greeting, asks one or two
 of the demo FAQs in a caller's words, hears the answers, and hangs up once every call has finished.
 
-A round has four phases: "ramp" (calls arrive, RAMP_PER_SECOND a second, and hear the greeting),
-"talk" (all N calls on the line, asking and listening), "arrivals" (the N calls stay on the line while
+A round has five phases: "ramp" (calls arrive, RAMP_PER_SECOND a second, and hear the greeting),
+"listen" (all N calls on the line and streaming, nobody speaking: the floor cost of N streams), "talk"
+(all N calls asking and listening at once: within TALK_JITTER_SECONDS every caller asks, so nearly every
+call has the agent speaking at the same time, the peak), "arrivals" (the N calls stay on the line while
 PROBES more calls arrive, one a second, hear the greeting and hang up: 200 calls of three minutes bring
 about one a second) and "hangup". The greeting budget is judged on the arrivals, the inbound-lag budget
-on "talk" (the steady cost of N streams) and shown for "arrivals" (what each arriving call costs the
-others). The ramp compresses arrivals to keep the benchmark short; its figures are shown as they are.
+on "talk" and shown for "listen" and "arrivals" (what each arriving call costs the others). The ramp
+compresses arrivals to keep the benchmark short; its figures are shown as they are.
 
 Figures:
 - greeting: stream start -> first greeting frame at the caller (the peer's timeline);
@@ -73,6 +75,7 @@ GREETING = "Thanks for calling Saguaro Motors."
 LATENCIES = Latencies(stt_final=0.15, llm_first_token=0.35, llm_tokens_per_second=40, tts_first_byte=0.15)
 RAMP_PER_SECOND = 10  # calls arriving per second while a round fills up
 PROBES = 10  # calls arriving, one a second, in the "arrivals" phase
+LISTEN_SECONDS = 8.0  # the "listen" phase: every call streaming, nobody speaking yet
 WEBHOOKS_IN_FLIGHT = 4  # Django serves each webhook in a thread with its own database connection
 TALK_JITTER_SECONDS = 2.0  # callers start asking at random within this, so they are not in lockstep
 QUESTION_POOL = 8  # the demo FAQs with the shortest answers, asked in a caller's words
@@ -279,6 +282,8 @@ async def run_round(calls: int, server: ServerProcess, standins: Standins, pool:
                                        count("finished", finished)))
              for n, c in enumerate(callers)]  # fmt: skip
     await _wait(greeted, calls / RAMP_PER_SECOND + 30)
+    await server.ask_async("phase listen")
+    await asyncio.sleep(LISTEN_SECONDS)
     await server.ask_async("phase talk")
     talk.set()
     result = Round(calls=calls)
@@ -403,7 +408,7 @@ def print_tables(rounds: list[Round]) -> None:
     print("measures the same frames against the earliest arrival offset of their stream (bench/voice_server.py).")
     print(f"  {'calls':>5}  {'frames/s':>8}  {'server lag p50 / p95 / p99 / max':>33}  {'floor p99':>9}  "
           f"{'send lag p50 / p99 / max':>25}  {'server CPU':>10}  {'arrivals p99 / floor':>20}  "
-          f"{'ramp p99 / floor':>16}  {'ramp send p99':>13}")  # fmt: skip
+          f"{'ramp p99 / floor':>16}  {'ramp send p99':>13}  {'listen p99 / floor, CPU':>23}")  # fmt: skip
     for r in rounds:
         talk = r.phases.get("talk", {})
         lag = talk.get("inbound_lag_ms", {})
@@ -417,11 +422,18 @@ def print_tables(rounds: list[Round]) -> None:
         send = f"{_pair(r.talk_send_lags_ms, 0.5, 0.99, 1)} / {_f(max(r.talk_send_lags_ms, default=None))}"
         print(f"  {r.calls:>5}  {rate:>8.0f}  {server_lag:>33}  {_f(floor.get('p99'), 1):>9}  {send:>25}  {cpu:>10}  "
               f"{_both_p99(arrivals):>20}  {_both_p99(ramp):>16}  "
-              f"{_f(percentile(r.ramp_send_lags_ms, 0.99), 1):>13}")  # fmt: skip
+              f"{_f(percentile(r.ramp_send_lags_ms, 0.99), 1):>13}  {_listen(r):>23}")  # fmt: skip
     errors = [(r.calls, e) for r in rounds for e in sorted(set(r.errors))[:3]]
     for calls, error in errors:
         print(f"  ({calls} calls) error: {error}")
     print()
+
+
+def _listen(r: Round) -> str:
+    listen = r.phases.get("listen", {})
+    seconds = listen.get("seconds") or 0
+    cpu = f"{100 * listen['cpu_seconds'] / seconds:.0f}%" if seconds else "-"
+    return f"{_both_p99(listen)}, {cpu}"
 
 
 def _both_p99(phase: dict) -> str:
