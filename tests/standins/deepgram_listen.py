@@ -114,6 +114,7 @@ class ListenSession(Session):
     async def on_bytes(self, data: bytes) -> None:
         self._touch()
         self.record.audio_bytes_received += len(data)
+        self.record.audio_messages_received += 1
         # Work through big messages 20 ms at a time so that everything driven
         # by the audio clock happens at the right audio time whatever the
         # client's chunk size.

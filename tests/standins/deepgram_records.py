@@ -33,6 +33,7 @@ class DeepgramConnection:
     sent: list[dict[str, Any]] = field(default_factory=list)  # JSON messages sent, with "_t"
     controls: list[dict[str, Any]] = field(default_factory=list)  # JSON messages received
     audio_bytes_received: int = 0
+    audio_messages_received: int = 0
     audio_bytes_sent: int = 0
     finals: list[str] = field(default_factory=list)  # listen: final transcripts sent
     texts: list[str] = field(default_factory=list)  # speak: every Speak text received
