@@ -13,6 +13,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from crm.selectors import dealership_profile
+from scheduling.selectors import shop_is_open
 from voice.providers import twilio
 from voice.security import make_stream_token, media_stream_url, public_url
 
@@ -65,11 +66,12 @@ def take_message_twiml(say: str = NOBODY_AVAILABLE) -> str:
 
 
 def fallback_twiml() -> str:
-    """The agent cannot answer: apologise, then ring the dealership's transfer number, or take a message."""
+    """The agent cannot answer: apologise, then ring the dealership's transfer number during opening hours
+    (as the agent's own hand-over does), or take a message."""
     profile = dealership_profile()
     name = profile.name.strip()
     apology = f"Thanks for calling {name}. {AGENT_UNAVAILABLE}" if name else AGENT_UNAVAILABLE
-    number = profile.transfer_phone
+    number = profile.transfer_phone if shop_is_open() else ""  # nobody is there to answer when closed
     return twilio.apology_and_transfer(
         apology=f"{apology} {PUT_THROUGH}" if number else apology,
         number=number,

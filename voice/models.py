@@ -38,7 +38,7 @@ class Outcome(models.TextChoices):
     CALLER_HUNG_UP = "caller_hung_up", "caller hung up"  # the caller ended the call
     TRANSFERRED = "transferred", "transferred"  # handed to a person (the transfer number)
     MESSAGE_TAKEN = "message_taken", "message taken"  # nobody answered the transfer; a message was left
-    NO_RESPONSE = "no_response", "no response"  # the caller stayed silent and the agent ended the call
+    NO_RESPONSE = "no_response", "no response"  # the caller stayed silent (or never answered) and the call ended
     TOO_LONG = "too_long", "too long"  # the maximum call length was reached
     ERROR = "error", "error"  # the call broke (bad input, a crash, a provider outage with no fallback)
 

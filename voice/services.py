@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -272,6 +272,31 @@ def call_finish(
     if changed:
         call.save(update_fields=[*sorted(changed), "updated_at"])
     return call
+
+
+# Twilio's final status can arrive a moment before the session or a webhook writes how the call ended (the
+# agent hangs up through the REST API, then records "completed"); only a call that stayed without an outcome
+# this long after it ended is settled from its status.
+SETTLE_AFTER = timedelta(minutes=2)
+_OUTCOME_OF_UNFINISHED = {
+    CallStatus.FAILED: Outcome.ERROR,
+    CallStatus.BUSY: Outcome.NO_RESPONSE,  # an outbound call nobody took
+    CallStatus.NO_ANSWER: Outcome.NO_RESPONSE,
+}  # completed and canceled: the caller hung up
+
+
+def calls_settle_unfinished(*, now: datetime | None = None) -> int:
+    """Give an outcome to calls that ended on Twilio's side with none recorded: typically a caller who hung up
+    while a transfer rang or before leaving a message. Returns how many were settled."""
+    cutoff = (now or timezone.now()) - SETTLE_AFTER
+    unfinished = Call.objects.filter(outcome=Outcome.IN_PROGRESS, status__in=TERMINAL_STATUSES, ended_at__lt=cutoff)
+    settled = 0
+    for call_sid, status in unfinished.values_list("call_sid", "status").iterator():
+        reason = f"Ended on Twilio's side ({status}) before an outcome was recorded"
+        outcome = _OUTCOME_OF_UNFINISHED.get(status, Outcome.CALLER_HUNG_UP)
+        call = call_finish(call_sid=call_sid, outcome=outcome, reason=reason)  # the first outcome written wins
+        settled += call.end_reason == reason
+    return settled
 
 
 @transaction.atomic

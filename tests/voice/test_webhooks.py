@@ -1,16 +1,23 @@
 """Twilio's webhooks: signatures, the TwiML we answer with, what each one records; and the REST wrapper."""
 
+import datetime
 import time
+from datetime import timedelta
 import xml.etree.ElementTree as ET
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 
 from crm import services as crm_services
+from scheduling.models import OpeningHours
+from voice import services
 from voice.models import Call, CallbackRequest, CallStatus, Direction, Outcome, Speaker, Turn
 from voice.providers.twilio import TwilioCalls, TwilioError, form_signature_is_valid, websocket_signature_is_valid
 from voice.security import stream_token_is_valid
+from voice.tasks import settle_unfinished_calls
 
 from .conftest import AUTH_TOKEN, KNOWN_NUMBER, PUBLIC_BASE_URL, call_sid, twilio_signature
 
@@ -41,6 +48,13 @@ def twiml(response) -> ET.Element:
 
 def set_transfer_phone(number: str) -> None:
     crm_services.dealership_profile_update(transfer_phone=number, name="Sonoran Motors Service")
+
+
+@pytest.fixture
+def open_now(db):
+    """The service department is open at any hour, so a fallback may ring the transfer number."""
+    for weekday in range(7):
+        OpeningHours.objects.create(weekday=weekday, opens=datetime.time(0), closes=datetime.time(23, 59, 59))
 
 
 # --------------------------------------------------------------------------- a call comes in
@@ -184,7 +198,8 @@ def test_signature_checks_in_the_provider(settings, twilio_webhook_settings):
 # --------------------------------------------------------------------------- fallbacks
 
 
-def test_without_agent_keys_the_caller_is_apologised_to_and_transferred(twilio_post, settings, known_customer):
+def test_without_agent_keys_the_caller_is_apologised_to_and_transferred(twilio_post, settings, known_customer,
+                                                                         open_now):
     settings.DEEPGRAM_API_KEY = ""
     set_transfer_phone("(602) 555-0199")
     sid = call_sid(4)
@@ -221,7 +236,7 @@ def test_without_agent_keys_or_a_transfer_number_a_message_is_taken(twilio_post,
     assert "OPENAI_API_KEY" in Call.objects.get().error
 
 
-def test_the_fallback_url_apologises_and_transfers(twilio_post, known_customer):
+def test_the_fallback_url_apologises_and_transfers(twilio_post, known_customer, open_now):
     set_transfer_phone(TRANSFER_NUMBER)
     params = {**incoming_params(call_sid(6)), "ErrorCode": "11200", "ErrorUrl": PUBLIC_BASE_URL + "/voice/incoming/"}
     root = twiml(twilio_post("voice:fallback", params))
@@ -232,10 +247,19 @@ def test_the_fallback_url_apologises_and_transfers(twilio_post, known_customer):
     assert "fallback URL (error 11200)" in call.error
 
 
-def test_the_fallback_url_takes_a_message_when_there_is_nobody_to_transfer_to(twilio_post):
+def test_the_fallback_url_takes_a_message_when_there_is_nobody_to_transfer_to(twilio_post, open_now):
     set_transfer_phone("")
     root = twiml(twilio_post("voice:fallback", incoming_params(call_sid(7))))
     assert [child.tag for child in root] == ["Say", "Record", "Say", "Hangup"]
+
+
+def test_outside_opening_hours_the_fallback_takes_a_message_instead_of_ringing(twilio_post, settings):
+    settings.DEEPGRAM_API_KEY = ""
+    set_transfer_phone(TRANSFER_NUMBER)  # no opening hours at all: closed
+    for hook in ("voice:incoming", "voice:fallback"):
+        root = twiml(twilio_post(hook, incoming_params(call_sid(8))))
+        assert [child.tag for child in root] == ["Say", "Record", "Say", "Hangup"]
+        assert "leave your name and a short message" in root[0].text
 
 
 # --------------------------------------------------------------------------- status callbacks
@@ -459,3 +483,59 @@ def test_an_unreachable_twilio_is_a_twilio_error(settings, unused_tcp_port):
     assert "did not answer" in error.value.message and AUTH_TOKEN not in error.value.message
     ok, detail = TwilioCalls(timeout=2).check()
     assert not ok and "did not answer" in detail
+
+
+# --------------------------------------------------------------------------- calls that end without an outcome
+
+
+@pytest.fixture
+def hung_up_during_the_transfer(twilio_post):
+    """The agent handed over, the caller hung up while the transfer rang: Twilio reports, nobody says how it ended."""
+
+    def call(sid: str) -> None:
+        twilio_post("voice:incoming", incoming_params(sid))
+        twilio_post("voice:transfer_result", {"CallSid": sid, "DialCallStatus": "canceled"},
+                    query={"to": TRANSFER_NUMBER})  # fmt: skip
+        twilio_post("voice:status", status_params(sid, "completed", CallDuration="31"))
+
+    return call
+
+
+def test_a_call_that_ended_without_an_outcome_is_settled_from_its_status(hung_up_during_the_transfer):
+    hung_up_during_the_transfer(call_sid(1))
+    call = Call.objects.get()
+    assert call.outcome == Outcome.IN_PROGRESS and call.ended_at is not None
+
+    assert services.calls_settle_unfinished(now=call.ended_at + timedelta(seconds=30)) == 0  # may still be written
+    assert Call.objects.get().outcome == Outcome.IN_PROGRESS
+
+    assert services.calls_settle_unfinished(now=call.ended_at + timedelta(minutes=3)) == 1
+    call = Call.objects.get()
+    assert call.outcome == Outcome.CALLER_HUNG_UP
+    assert call.end_reason == "Ended on Twilio's side (completed) before an outcome was recorded"
+    assert services.calls_settle_unfinished(now=call.ended_at + timedelta(minutes=9)) == 0  # once only
+
+
+def test_settling_leaves_recorded_outcomes_and_marks_failed_calls_as_errors(twilio_post):
+    done, failed, unanswered, live = call_sid(2), call_sid(3), call_sid(4), call_sid(5)
+    for sid in (done, failed, unanswered, live):
+        twilio_post("voice:incoming", incoming_params(sid))
+    services.call_finish(call_sid=done, outcome=Outcome.COMPLETED, reason="the agent said goodbye")
+    twilio_post("voice:status", status_params(done, "completed"))
+    twilio_post("voice:status", status_params(failed, "failed"))
+    twilio_post("voice:status", status_params(unanswered, "no-answer"))
+    twilio_post("voice:status", status_params(live, "in-progress"))
+
+    assert services.calls_settle_unfinished(now=timezone.now() + timedelta(hours=1)) == 2
+    outcomes = dict(Call.objects.values_list("call_sid", "outcome"))
+    assert outcomes == {done: Outcome.COMPLETED, failed: Outcome.ERROR, unanswered: Outcome.NO_RESPONSE,
+                        live: Outcome.IN_PROGRESS}  # fmt: skip
+
+
+def test_beat_settles_unfinished_calls_every_five_minutes(hung_up_during_the_transfer):
+    task = PeriodicTask.objects.get(task="voice.tasks.settle_unfinished_calls")
+    assert task.enabled and (task.interval.every, task.interval.period) == (5, "minutes")
+    hung_up_during_the_transfer(call_sid(5))
+    Call.objects.update(ended_at=timezone.now() - timedelta(minutes=10))
+    assert settle_unfinished_calls.apply().get() == "settled 1 call(s)"
+    assert Call.objects.get().outcome == Outcome.CALLER_HUNG_UP
