@@ -68,6 +68,12 @@ _SIGN_EXP_OF = bytes((((~b) & 0xFF) >> 4) for b in range(256))
 _EXPECTED_SIGN_EXP = bytes(((_sign_for_sample(k) | (_EXPONENT << 4)) >> 4) for k in range(FRAME_BYTES))
 # Per sample position, nibble -> byte: encoding is one table look-up per sample.
 _ENCODE = [bytes(_sample_byte(k, n) for n in range(16)) for k in range(FRAME_BYTES)]
+# Byte j of a frame's data becomes samples 2j and 2j+1: both at once, looked up (the load benchmark encodes
+# every word the agent says, and a per-sample loop was a tenth of its CPU).
+_ENCODE_PAIR = [
+    [bytes((_ENCODE[2 * j][byte >> 4], _ENCODE[2 * j + 1][byte & 0x0F])) for byte in range(256)]
+    for j in range(FRAME_BYTES // 2)
+]
 # Every frame starts with the same 4 samples (the magic), so a decoder can find
 # frame boundaries in an unaligned stream with a plain substring search.
 _FRAME_PREFIX = bytes(
@@ -124,11 +130,7 @@ def _encode_frame(uid: int, index: int, count: int, length: int, chunk: bytes) -
     body = _HEADER.pack(_MAGIC, uid, index, count, length, len(chunk)) + chunk
     body = body.ljust(_DATA_BYTES - _CRC.size, b"\0")
     data = body + _CRC.pack(zlib.crc32(body))
-    samples = bytearray(FRAME_BYTES)
-    for j, byte in enumerate(data):
-        samples[2 * j] = _ENCODE[2 * j][byte >> 4]
-        samples[2 * j + 1] = _ENCODE[2 * j + 1][byte & 0x0F]
-    return bytes(samples)
+    return b"".join([pairs[byte] for pairs, byte in zip(_ENCODE_PAIR, data, strict=True)])
 
 
 @dataclass(frozen=True)
