@@ -291,7 +291,7 @@ def calls_settle_unfinished(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - SETTLE_AFTER
     unfinished = Call.objects.filter(outcome=Outcome.IN_PROGRESS, status__in=TERMINAL_STATUSES, ended_at__lt=cutoff)
     settled = 0
-    for call_sid, status in unfinished.values_list("call_sid", "status").iterator():
+    for call_sid, status in list(unfinished.values_list("call_sid", "status")):
         reason = f"Ended on Twilio's side ({status}) before an outcome was recorded"
         outcome = _OUTCOME_OF_UNFINISHED.get(status, Outcome.CALLER_HUNG_UP)
         call = call_finish(call_sid=call_sid, outcome=outcome, reason=reason)  # the first outcome written wins
