@@ -16,6 +16,8 @@ from deepgram import AsyncDeepgramClient, DeepgramClientEnvironment
 from deepgram.speak.v1.types import SpeakV1Text
 from django.conf import settings
 
+from voice.providers.loop_clients import LoopClients
+
 logger = logging.getLogger(__name__)
 
 # Deepgram closes a listening socket after ~10 s without audio or KeepAlive.
@@ -41,25 +43,15 @@ def environment() -> DeepgramClientEnvironment:
     return DeepgramClientEnvironment(base=base, production=websocket, agent=websocket, agent_rest=base)
 
 
-
-def _loop():
-    """A client's connections belong to the event loop that opened them: one client per loop."""
-    try:
-        return id(asyncio.get_running_loop())
-    except RuntimeError:
-        return None
-
-
-_clients: dict[tuple, AsyncDeepgramClient] = {}
+_clients: LoopClients[AsyncDeepgramClient] = LoopClients()
 
 
 def client() -> AsyncDeepgramClient:
-    """One client per key and endpoint for the process: building one makes an SSL context (tens of ms of CPU
-    on the event loop), which every arriving call would otherwise pay."""
-    key = (settings.DEEPGRAM_API_KEY, settings.DEEPGRAM_BASE_URL, _loop())
-    if key not in _clients:
-        _clients[key] = AsyncDeepgramClient(api_key=settings.DEEPGRAM_API_KEY, environment=environment())
-    return _clients[key]
+    """The Deepgram client for this key and endpoint on the running event loop (see loop_clients)."""
+    configuration = (settings.DEEPGRAM_API_KEY, settings.DEEPGRAM_BASE_URL)
+    return _clients.get(
+        configuration, lambda: AsyncDeepgramClient(api_key=settings.DEEPGRAM_API_KEY, environment=environment())
+    )
 
 
 # --------------------------------------------------------------------------- speech to text

@@ -3,7 +3,6 @@ for the voice channel). Any OpenAI-compatible endpoint works through OPENAI_BASE
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -12,6 +11,7 @@ import openai
 from django.conf import settings
 
 from voice.agent_events import AgentError, TextDelta, ToolCall
+from voice.providers.loop_clients import LoopClients
 
 logger = logging.getLogger(__name__)
 
@@ -20,28 +20,19 @@ def is_configured() -> bool:
     return bool(settings.OPENAI_API_KEY)
 
 
-
-def _loop():
-    """A client's connections belong to the event loop that opened them: one client per loop."""
-    try:
-        return id(asyncio.get_running_loop())
-    except RuntimeError:
-        return None
-
-
-_clients: dict[tuple, openai.AsyncOpenAI] = {}
+_clients: LoopClients[openai.AsyncOpenAI] = LoopClients()
 
 
 def client() -> openai.AsyncOpenAI:
-    """One client per key and endpoint for the process (its SSL context costs tens of ms to build).
+    """The OpenAI client for this key and endpoint on the running event loop (see loop_clients).
 
     Retries would only add to a caller's wait: the session has its own timeout and fallback.
     """
-    key = (settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, settings.VOICE_AGENT_TIMEOUT_SECONDS, _loop())
-    if key not in _clients:
-        _clients[key] = openai.AsyncOpenAI(api_key=settings.OPENAI_API_KEY, base_url=settings.OPENAI_BASE_URL or None,
-                                           timeout=settings.VOICE_AGENT_TIMEOUT_SECONDS, max_retries=0)  # fmt: skip
-    return _clients[key]
+    configuration = (settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, settings.VOICE_AGENT_TIMEOUT_SECONDS)
+    return _clients.get(configuration, lambda: openai.AsyncOpenAI(
+        api_key=settings.OPENAI_API_KEY, base_url=settings.OPENAI_BASE_URL or None,
+        timeout=settings.VOICE_AGENT_TIMEOUT_SECONDS, max_retries=0,
+    ))  # fmt: skip
 
 
 class OpenAIChat:
