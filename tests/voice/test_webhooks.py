@@ -2,8 +2,8 @@
 
 import datetime
 import time
-from datetime import timedelta
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
