@@ -403,16 +403,13 @@ def print_tables(rounds: list[Round]) -> None:
     print()
     print("Load: inbound frame lag in the server (talk phase, all N calls streaming) against the load generator's own "
           "send lag, ms.")
-    print("'server lag' is voice.metrics INBOUND_LAG_MS, which counts from each stream's first frame; that frame waits")
-    print("for the start message's database read, so later frames look early and the lag reads low. 'floor p99'")
-    print("measures the same frames against the earliest arrival offset of their stream (bench/voice_server.py).")
-    print(f"  {'calls':>5}  {'frames/s':>8}  {'server lag p50 / p95 / p99 / max':>33}  {'floor p99':>9}  "
-          f"{'send lag p50 / p99 / max':>25}  {'server CPU':>10}  {'arrivals p99 / floor':>20}  "
-          f"{'ramp p99 / floor':>16}  {'ramp send p99':>13}  {'listen p99 / floor, CPU':>23}")  # fmt: skip
+    print("'server lag' is voice.metrics INBOUND_LAG_MS: each frame against the earliest arrival its stream has shown.")
+    print(f"  {'calls':>5}  {'frames/s':>8}  {'server lag p50 / p95 / p99 / max':>33}  "
+          f"{'send lag p50 / p99 / max':>25}  {'server CPU':>10}  {'arrivals p99':>12}  "
+          f"{'ramp p99':>8}  {'ramp send p99':>13}  {'listen p99, CPU':>15}")  # fmt: skip
     for r in rounds:
         talk = r.phases.get("talk", {})
         lag = talk.get("inbound_lag_ms", {})
-        floor = talk.get("inbound_lag_floor_ms", {})
         ramp, arrivals = r.phases.get("ramp", {}), r.phases.get("arrivals", {})
         seconds = talk.get("seconds") or 0
         rate = lag.get("count", 0) / seconds if seconds else 0
@@ -420,9 +417,9 @@ def print_tables(rounds: list[Round]) -> None:
         server_lag = f"{_f(lag.get('p50'), 1)} / {_f(lag.get('p95'), 1)} / {_f(lag.get('p99'), 1)} / " \
                      f"{_f(lag.get('max'), 0)}"  # fmt: skip
         send = f"{_pair(r.talk_send_lags_ms, 0.5, 0.99, 1)} / {_f(max(r.talk_send_lags_ms, default=None))}"
-        print(f"  {r.calls:>5}  {rate:>8.0f}  {server_lag:>33}  {_f(floor.get('p99'), 1):>9}  {send:>25}  {cpu:>10}  "
-              f"{_both_p99(arrivals):>20}  {_both_p99(ramp):>16}  "
-              f"{_f(percentile(r.ramp_send_lags_ms, 0.99), 1):>13}  {_listen(r):>23}")  # fmt: skip
+        print(f"  {r.calls:>5}  {rate:>8.0f}  {server_lag:>33}  {send:>25}  {cpu:>10}  "
+              f"{_phase_p99(arrivals):>12}  {_phase_p99(ramp):>8}  "
+              f"{_f(percentile(r.ramp_send_lags_ms, 0.99), 1):>13}  {_listen(r):>15}")  # fmt: skip
     errors = [(r.calls, e) for r in rounds for e in sorted(set(r.errors))[:3]]
     for calls, error in errors:
         print(f"  ({calls} calls) error: {error}")
@@ -433,18 +430,16 @@ def _listen(r: Round) -> str:
     listen = r.phases.get("listen", {})
     seconds = listen.get("seconds") or 0
     cpu = f"{100 * listen['cpu_seconds'] / seconds:.0f}%" if seconds else "-"
-    return f"{_both_p99(listen)}, {cpu}"
+    return f"{_phase_p99(listen)}, {cpu}"
 
 
-def _both_p99(phase: dict) -> str:
-    return (f"{_f(phase.get('inbound_lag_ms', {}).get('p99'), 1)} / "
-            f"{_f(phase.get('inbound_lag_floor_ms', {}).get('p99'), 1)}")  # fmt: skip
+def _phase_p99(phase: dict) -> str:
+    return _f(phase.get("inbound_lag_ms", {}).get("p99"), 1)
 
 
 def print_verdicts(rounds: list[Round]) -> None:
     judged = next((r for r in rounds if r.calls == BUDGETS["judged_at"]), None) or max(rounds, key=lambda r: r.calls)
-    largest = {key: max((r.calls for r in rounds if _under_lag_budget(r, key)), default=None)
-               for key in ("inbound_lag_ms", "inbound_lag_floor_ms")}  # fmt: skip
+    largest = max((r.calls for r in rounds if _under_lag_budget(r)), default=None)
     talk_turn = judged.phases.get("talk", {}).get("server_turn_ms", {})
     rows = [
         (f"greeting, stream start -> first frame, p95 <= {BUDGETS['greeting_p95_ms']} ms ({judged.calls} calls)",
@@ -459,23 +454,19 @@ def print_verdicts(rounds: list[Round]) -> None:
         verdict = "-" if value is None else ("ok" if value <= budget else "OVER BUDGET")
         print(f"  {label:<72} {_f(value, 1):>8} {unit}   {verdict}")
     tried = ", ".join(str(r.calls) for r in rounds)
-    for key, label in (("inbound_lag_ms", "INBOUND_LAG_MS"), ("inbound_lag_floor_ms", "lag against the floor")):
-        verdict = "ok" if largest[key] is not None and largest[key] >= BUDGETS["calls"] else "UNDER BUDGET"
-        print(f"  {'calls with ' + label + ' p99 < 20 ms, >= 200 (tried ' + tried + ')':<72} "
-              f"{_f(largest[key]):>8} calls   {verdict}")  # fmt: skip
+    verdict = "ok" if largest is not None and largest >= BUDGETS["calls"] else "UNDER BUDGET"
+    print(f"  {'calls with inbound lag p99 < 20 ms, >= 200 (tried ' + tried + ')':<72} "
+          f"{_f(largest):>8} calls   {verdict}")  # fmt: skip
     if judged.calls != BUDGETS["judged_at"]:
         print(f"  (no {BUDGETS['judged_at']}-call round: per-turn budgets judged at {judged.calls} calls)")
 
 
-FLOOR = "inbound_lag_floor_ms"  # the sweep narrows down on the stricter of the two lag figures
+def _lag_p99(r: Round) -> float | None:
+    return r.phases.get("talk", {}).get("inbound_lag_ms", {}).get("p99")
 
 
-def _lag_p99(r: Round, key: str = "inbound_lag_ms") -> float | None:
-    return r.phases.get("talk", {}).get(key, {}).get("p99")
-
-
-def _under_lag_budget(r: Round, key: str) -> bool:
-    lag = _lag_p99(r, key)
+def _under_lag_budget(r: Round) -> bool:
+    lag = _lag_p99(r)
     return lag is not None and lag < BUDGETS["lag_p99_ms"] and r.ok == r.calls
 
 
@@ -490,7 +481,7 @@ def sweep(counts: list[int], server: ServerProcess, standins: Standins, pool: li
         server.wait_until_idle()
         result = asyncio.run(run_round(calls, server, standins, pool, args.questions, seed=len(rounds) + 1))
         print(f"  round of {calls} calls: {result.ok} ok, {result.seconds:.0f} s, inbound lag p99 "
-              f"{_f(_lag_p99(result), 1)} ms (against the floor {_f(_lag_p99(result, FLOOR), 1)} ms)",
+              f"{_f(_lag_p99(result), 1)} ms",
               flush=True)  # fmt: skip
         rounds.append(result)
         return result
@@ -500,10 +491,10 @@ def sweep(counts: list[int], server: ServerProcess, standins: Standins, pool: li
         if over >= 2 and not args.keep_going and calls != BUDGETS["judged_at"]:
             print(f"  (two rounds in a row over the lag budget: {calls} calls skipped)")
             continue  # larger rounds only get worse; the round the per-turn budgets are judged at still runs
-        over = 0 if _under_lag_budget(play(calls), FLOOR) else over + 1
+        over = 0 if _under_lag_budget(play(calls)) else over + 1
     for _ in range(args.narrow if len(counts) > 1 else 0):
-        passed = [r.calls for r in rounds if _under_lag_budget(r, FLOOR)]
-        failed = [r.calls for r in rounds if not _under_lag_budget(r, FLOOR) and r.calls > max(passed, default=0)]
+        passed = [r.calls for r in rounds if _under_lag_budget(r)]
+        failed = [r.calls for r in rounds if not _under_lag_budget(r) and r.calls > max(passed, default=0)]
         if not passed or not failed or min(failed) - max(passed) <= 5:
             break
         play((max(passed) + min(failed)) // 2)

@@ -18,13 +18,6 @@ one JSON line:
     quit         stop Daphne and exit (also on end of input)
 
 The reservoirs of voice.metrics keep the last 200,000 values; a phase here can hold ten million.
-
-Besides voice.metrics, each phase records the inbound lag against another reference
-("inbound_lag_floor_ms"). The consumer measures each frame against the arrival of the stream's first
-frame, but that frame is handled late by construction: it waits while the consumer loads the call
-from the database for ``start``. Every later frame then looks that much earlier than it was, and the
-lag is clipped at zero. Measured against the earliest arrival offset seen so far on the stream (the
-same frames, the same clock), lateness is never hidden that way. Both figures are reported.
 """
 
 from __future__ import annotations
@@ -53,16 +46,13 @@ class Phase:
         self.started, self.cpu_started = time.monotonic(), time.process_time()
         self.ended = self.cpu_ended = None
         self.inbound_lag = metrics.Reservoir(size=PHASE_CAPACITY)
-        self.inbound_lag_floor = metrics.Reservoir(size=PHASE_CAPACITY)
         self.server_turn = metrics.Reservoir(size=PHASE_CAPACITY)
 
     def install(self) -> None:
         """Make voice.metrics record into this phase (module attributes are looked up at each observation)."""
         from voice import metrics
 
-        global current_phase
         metrics.INBOUND_LAG_MS, metrics.SERVER_TURN_MS = self.inbound_lag, self.server_turn
-        current_phase = self
 
     def close(self) -> None:
         self.ended, self.cpu_ended = time.monotonic(), time.process_time()
@@ -72,31 +62,7 @@ class Phase:
         cpu_ended = self.cpu_ended or time.process_time()
         return {"name": self.name, "seconds": ended - self.started, "cpu_seconds": cpu_ended - self.cpu_started,
                 "inbound_lag_ms": _stats(self.inbound_lag.values()),
-                "inbound_lag_floor_ms": _stats(self.inbound_lag_floor.values()),
                 "server_turn_ms": _stats(self.server_turn.values())}  # fmt: skip
-
-
-current_phase: Phase | None = None
-
-
-def measure_lag_against_the_floor() -> None:
-    """Wrap the consumer's lag measurement: also record each frame against the stream's earliest offset."""
-    from voice.consumer import MediaStreamConsumer
-
-    product_measure = MediaStreamConsumer._measure_lag
-
-    def measure(consumer, message: dict) -> None:
-        product_measure(consumer, message)
-        try:
-            offset = time.monotonic() - int(message["media"]["timestamp"]) / 1000
-        except (KeyError, TypeError, ValueError):
-            return
-        floor = consumer.__dict__.get("_bench_floor")
-        if floor is None or offset < floor:
-            consumer._bench_floor = floor = offset
-        current_phase.inbound_lag_floor.observe((offset - floor) * 1000)
-
-    MediaStreamConsumer._measure_lag = measure
 
 
 def _stats(values: list[float]) -> dict:
@@ -148,7 +114,6 @@ def main() -> int:
 
     phases: list[Phase] = [Phase("start")]
     phases[-1].install()
-    measure_lag_against_the_floor()
     server, thread = start_daphne()
     print(f"listening {server.listening_addresses[0][1]}", flush=True)
 

@@ -13,9 +13,9 @@ from django.conf import settings
 from django.urls import reverse
 
 from crm.selectors import dealership_profile
-from scheduling.selectors import shop_is_open
 from voice.providers import twilio
 from voice.security import make_stream_token, media_stream_url, public_url
+from voice.selectors import number_to_ring
 
 AGENT_UNAVAILABLE = "Sorry, our automated assistant is not available right now."
 PUT_THROUGH = "Let me put you through to the service team."
@@ -71,7 +71,7 @@ def fallback_twiml() -> str:
     profile = dealership_profile()
     name = profile.name.strip()
     apology = f"Thanks for calling {name}. {AGENT_UNAVAILABLE}" if name else AGENT_UNAVAILABLE
-    number = profile.transfer_phone if shop_is_open() else ""  # nobody is there to answer when closed
+    number = number_to_ring(profile.transfer_phone)
     return twilio.apology_and_transfer(
         apology=f"{apology} {PUT_THROUGH}" if number else apology,
         number=number,

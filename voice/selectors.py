@@ -1,4 +1,5 @@
-"""Reads with rules: a call with its conversation, the messages waiting for a callback, whether the agent can run."""
+"""Reads with rules: a call with its conversation, the messages waiting for a callback, whether the agent can run,
+where a transfer rings."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from crm.phones import phone_digits, try_normalize_phone
 from crm.selectors import MIN_PHONE_FRAGMENT_DIGITS
+from scheduling.selectors import shop_is_open
 from voice.models import Call, CallbackRequest, CallbackStatus, Turn
 
 # What the phone agent needs to answer a call; without any of them calls go to the fallback.
@@ -39,6 +41,12 @@ def open_callbacks() -> QuerySet[CallbackRequest]:
 def phone_agent_missing_settings() -> list[str]:
     """The settings the phone agent needs that are empty (so calls go to the fallback); [] when it can run."""
     return [name for name in PHONE_AGENT_SETTINGS if not (getattr(settings, name, "") or "").strip()]
+
+
+def number_to_ring(transfer_number: str) -> str:
+    """Where a caller handed to a person is put through: the transfer number while the department is open;
+    outside its hours nobody would answer, so "" (the caller leaves a message instead)."""
+    return transfer_number if transfer_number and shop_is_open() else ""
 
 
 def call_number_search_q(term: str) -> Q | None:

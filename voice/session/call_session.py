@@ -25,11 +25,11 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from scheduling.selectors import shop_is_open
 from voice import metrics, services
 from voice.agent import END_CALL, TRANSFER, Agent
 from voice.agent_events import AgentError, TextDelta, ToolCall
 from voice.models import Outcome, Speaker as SpeakerRole
+from voice.selectors import number_to_ring
 from voice.providers import deepgram
 from voice.session import handover
 from voice.session.pacer import Pacer
@@ -119,6 +119,7 @@ class CallSession:
         self._agent = agent
         self._greeting = greeting
         self._transfer_number = transfer_number
+        self._ring: str | None = None  # where a hand-over rings, once decided
         self.history: list[dict] = []
         self._stt_events: asyncio.Queue = asyncio.Queue()
         self._tts_events: asyncio.Queue = asyncio.Queue()
@@ -479,19 +480,20 @@ class CallSession:
     async def _hand_over(self, apology: str = "") -> None:
         """Say the hand-off sentence; once heard, the call is transferred (or a message taken)."""
         self._ending = True
-        number = await self._number_to_ring()
+        number = await self._ring_number()
         sentence = HAND_OFF if number else TAKE_A_MESSAGE
         await self._say_fixed(f"{apology} {sentence}".strip(), interruptible=False, action=TRANSFER)
 
-    async def _number_to_ring(self) -> str:
-        """The transfer number while the department is open; outside its hours nobody would answer."""
-        if not self._transfer_number or not await _shop_is_open():
-            return ""
-        return self._transfer_number
+    async def _ring_number(self) -> str:
+        """Where a hand-over rings (voice.selectors.number_to_ring), decided once per call so that the hand-off
+        sentence and the transfer agree even when the department closes in between."""
+        if self._ring is None:
+            self._ring = await _number_to_ring(self._transfer_number)
+        return self._ring
 
     async def _transfer(self) -> None:
         """Hand the call to Twilio's TwiML: the transfer-result and message webhooks record how it ends."""
-        number = await self._number_to_ring()
+        number = await self._ring_number()
         await handover.transfer(self.call_sid, number)
         self._record_system(f"Handed over to {number}." if number else "Asked the caller to leave a message.")
         await self.stop(outcome=None, reason="handed over")
@@ -503,7 +505,7 @@ class CallSession:
         logger.warning("call %s: text-to-speech failed, falling back to Twilio <Say>: %s", self.call_sid, error)
         self._record_system(f"Text-to-speech failed ({error}); Twilio spoke instead.")
         self._ending = True
-        await handover.say_then_transfer(self.call_sid, unsaid, await self._number_to_ring())
+        await handover.say_then_transfer(self.call_sid, unsaid, await self._ring_number())
         await self.stop(outcome=None, reason="text-to-speech failed", error=error)
 
     # ------------------------------------------------------------------ records
@@ -538,4 +540,4 @@ class CallSession:
 _mark_stream_started = database_sync_to_async(services.call_mark_stream_started)
 _turn_record = database_sync_to_async(services.turn_record)
 _call_finish = database_sync_to_async(services.call_finish)
-_shop_is_open = database_sync_to_async(shop_is_open)
+_number_to_ring = database_sync_to_async(number_to_ring)
