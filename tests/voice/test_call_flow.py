@@ -154,6 +154,9 @@ async def test_transfer_after_the_hand_off_sentence(voice_live, shop):
     assert "<Dial" in twiml and "+16025550101" in twiml
     # How it ends (answered, or a message) is for the transfer-result webhook to record.
     await settle(lambda: Call.objects.get(call_sid=call_sid).turns.filter(text="Handed over to +16025550101.").exists())
+    # The media stream ended because Twilio took the call over, not because the caller hung up.
+    call = await sync_to_async(Call.objects.get)(call_sid=call_sid)
+    assert call.outcome == Outcome.IN_PROGRESS
 
 
 async def test_outside_opening_hours_a_message_is_taken_instead(voice_live, closed_shop):

@@ -141,6 +141,9 @@ class CallSession:
         self._ending = False
         self._closed = asyncio.Event()
         self._outcome = ""
+        # Set just before the call is given to Twilio's TwiML (a transfer, a message): that ends the media
+        # stream, and its stop must not read as the caller hanging up; Twilio's webhooks record the outcome.
+        self._handed_over = False
         self.done = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
@@ -201,7 +204,7 @@ class CallSession:
             if task is not None and task is not running and task.get_name() != "recorder":
                 task.cancel()
         await self._speaker.close()
-        final_outcome = self._outcome or outcome
+        final_outcome = None if self._handed_over else (self._outcome or outcome)
         if final_outcome:
             self._records.put_nowait(("finish", {"outcome": final_outcome, "reason": reason, "error": error}))
         self._records.put_nowait(None)
@@ -494,8 +497,9 @@ class CallSession:
     async def _transfer(self) -> None:
         """Hand the call to Twilio's TwiML: the transfer-result and message webhooks record how it ends."""
         number = await self._ring_number()
-        await handover.transfer(self.call_sid, number)
         self._record_system(f"Handed over to {number}." if number else "Asked the caller to leave a message.")
+        self._handed_over = True
+        await handover.transfer(self.call_sid, number)
         await self.stop(outcome=None, reason="handed over")
 
     async def _speech_failed(self, error: str, *, unsaid: str) -> None:
@@ -505,7 +509,9 @@ class CallSession:
         logger.warning("call %s: text-to-speech failed, falling back to Twilio <Say>: %s", self.call_sid, error)
         self._record_system(f"Text-to-speech failed ({error}); Twilio spoke instead.")
         self._ending = True
-        await handover.say_then_transfer(self.call_sid, unsaid, await self._ring_number())
+        number = await self._ring_number()
+        self._handed_over = True
+        await handover.say_then_transfer(self.call_sid, unsaid, number)
         await self.stop(outcome=None, reason="text-to-speech failed", error=error)
 
     # ------------------------------------------------------------------ records
