@@ -13,6 +13,7 @@ django_http = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from dealership.routing import websocket_urlpatterns  # noqa: E402
+from voice.preload import load_call_path  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
@@ -23,6 +24,8 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Everything imported so far lives as long as the process. Moved out of the collector's sight, it is not
+# Everything loaded so far lives as long as the process. Moved out of the collector's sight, it is not
 # walked again by every full collection, which otherwise stalls all calls on this process for 100 ms or more.
+# What the calls would load on first use is loaded first, so that it is frozen too.
+load_call_path()
 gc.freeze()

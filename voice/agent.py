@@ -16,6 +16,8 @@ from django.utils import timezone
 
 from voice.agent_events import AgentError, TextDelta, ToolCall  # noqa: F401  (re-exported for the session)
 
+SYSTEM_PROMPT_TEMPLATE = "voice/agent_system.txt"
+
 END_CALL = "end_call"
 TRANSFER = "transfer_to_person"
 
@@ -66,7 +68,7 @@ class ModelAgent:
 
     def system_prompt(self) -> str:
         now = timezone.localtime()
-        return render_to_string("voice/agent_system.txt", {
+        return render_to_string(SYSTEM_PROMPT_TEMPLATE, {
             "dealership": self._context.dealership,
             "caller": self._context.caller_name,
             "today": f"{now:%A, %B} {now.day}, {now.year}",

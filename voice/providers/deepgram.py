@@ -54,6 +54,12 @@ def client() -> AsyncDeepgramClient:
     )
 
 
+def preload() -> None:
+    """Import the SDK's listening and speaking clients now rather than on a call's first use (voice.preload)."""
+    sdk = AsyncDeepgramClient(api_key="preload", environment=environment())
+    _ = sdk.listen.v1, sdk.speak.v1
+
+
 # --------------------------------------------------------------------------- speech to text
 
 

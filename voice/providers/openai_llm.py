@@ -35,6 +35,11 @@ def client() -> openai.AsyncOpenAI:
     ))  # fmt: skip
 
 
+def preload() -> None:
+    """Build a client once, importing what the SDK loads on first use (voice.preload); it is not kept."""
+    openai.AsyncOpenAI(api_key="preload", base_url=settings.OPENAI_BASE_URL or None)
+
+
 class OpenAIChat:
     """Streams one reply: text as it comes, then any tool calls whole."""
 
