@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import openai
 from django.conf import settings
 
+from voice import metrics
 from voice.agent_events import AgentError, TextDelta, ToolCall
 from voice.providers.loop_clients import LoopClients
 
@@ -26,13 +27,19 @@ _clients: LoopClients[openai.AsyncOpenAI] = LoopClients()
 def client() -> openai.AsyncOpenAI:
     """The OpenAI client for this key and endpoint on the running event loop (see loop_clients).
 
-    Retries would only add to a caller's wait: the session has its own timeout and fallback.
+    Retries would only add to a caller's wait: the session has its own timeout and fallback. The HTTP client
+    is the SDK's default one, which also marks when each request leaves (voice.metrics.REQUEST_SENT).
     """
     configuration = (settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, settings.VOICE_AGENT_TIMEOUT_SECONDS)
     return _clients.get(configuration, lambda: openai.AsyncOpenAI(
         api_key=settings.OPENAI_API_KEY, base_url=settings.OPENAI_BASE_URL or None,
         timeout=settings.VOICE_AGENT_TIMEOUT_SECONDS, max_retries=0,
+        http_client=openai.DefaultAsyncHttpxClient(event_hooks={"request": [_request_leaving]}),
     ))  # fmt: skip
+
+
+async def _request_leaving(request) -> None:
+    metrics.mark_request_sent()
 
 
 def preload() -> None:

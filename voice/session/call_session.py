@@ -69,9 +69,11 @@ class AgentTurn:
     first_audio_at: float | None = None
     first_frame_at: float | None = None
     first_mark_at: float | None = None
-    # For the server's own time: when the model was asked, when the words that completed the first
-    # sentence arrived, and when that sentence went to text-to-speech.
-    request_sent_at: float | None = None
+    # For the server's own time: when the agent was asked, when its request left for the model (marked by
+    # the provider, when there is one), when the words that completed the first sentence arrived, and when
+    # that sentence went to text-to-speech.
+    asked_at: float | None = None
+    request_sent: metrics.Moment = field(default_factory=metrics.Moment)
     first_chunk_token_at: float | None = None
     first_say_at: float | None = None
     finished: bool = False
@@ -102,12 +104,13 @@ class AgentTurn:
 
     def server_ms(self) -> float | None:
         """Final transcript to first frame, minus the waits for the model's words and the first audio."""
-        moments = (self.answers_final_at, self.request_sent_at, self.first_chunk_token_at, self.first_say_at,
+        sent = self.request_sent.at or self.asked_at  # an agent without a request: from when it was asked
+        moments = (self.answers_final_at, sent, self.first_chunk_token_at, self.first_say_at,
                    self.first_audio_at, self.first_frame_at)  # fmt: skip
         if any(moment is None for moment in moments):
             return None
-        final, asked, words, said, audio, frame = moments
-        return round(((asked - final) + (said - words) + (frame - audio)) * 1000, 2)
+        final, sent, words, said, audio, frame = moments
+        return round(((sent - final) + (said - words) + (frame - audio)) * 1000, 2)
 
 
 class CallSession:
@@ -308,9 +311,10 @@ class CallSession:
         self._current = turn
         chunker = SentenceChunker()
         timeout = settings.VOICE_AGENT_TIMEOUT_SECONDS
+        metrics.REQUEST_SENT.set(turn.request_sent)  # this task's own context: the mark lands on this turn
         try:
             stream = self._agent.reply(list(self.history))
-            turn.request_sent_at = time.monotonic()
+            turn.asked_at = time.monotonic()
             while True:
                 try:
                     async with asyncio.timeout(timeout):
