@@ -424,6 +424,19 @@ def print_tables(rounds: list[Round]) -> None:
     for calls, error in errors:
         print(f"  ({calls} calls) error: {error}")
     print()
+    print("Garbage collection in the server, talk phase: collections, total / longest pause in ms (every call on the")
+    print("process waits through each; a full collection walks every object the calls hold).")
+    print(f"  {'calls':>5}  {'young (gen 0)':>20}  {'middle (gen 1)':>20}  {'full (gen 2)':>20}")
+    for r in rounds:
+        collections = r.phases.get("talk", {}).get("gc", {})
+        print(f"  {r.calls:>5}  " + "  ".join(f"{_collections(collections.get(g)):>20}" for g in "012"))
+    print()
+
+
+def _collections(generation: dict | None) -> str:
+    if not generation:
+        return "-"
+    return f"{generation['count']}: {generation['total_ms']:.0f} / {generation['max_ms']:.1f}"
 
 
 def _listen(r: Round) -> str:

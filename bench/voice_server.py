@@ -13,7 +13,8 @@ one JSON line:
     phase NAME   start measuring a new phase (the reservoirs are swapped, not read: nothing here may
                  hold the event loop while calls are being measured)
     reset        forget every phase
-    dump         {"phases": [{"name", "seconds", "cpu_seconds", "inbound_lag_ms": {...}, "server_turn_ms": {...}}]}
+    dump         {"phases": [{"name", "seconds", "cpu_seconds", "inbound_lag_ms": {...}, "server_turn_ms": {...},
+                 "gc": {"0"|"1"|"2": {"count", "total_ms", "max_ms"}}}]}, gc: the collector's pauses by generation
     cpu          {"cpu_seconds": ...}, the process's CPU time so far (to wait until it is idle)
     quit         stop Daphne and exit (also on end of input)
 
@@ -23,6 +24,7 @@ The reservoirs of voice.metrics keep the last 200,000 values; a phase here can h
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -36,6 +38,25 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealership.settings")
 PHASE_CAPACITY = 10_000_000
 
 
+class CollectorPauses:
+    """How long each garbage collection held the process (every call on it waits), per generation."""
+
+    def __init__(self):
+        self.pauses_ms: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self._started: float | None = None
+
+    def __call__(self, phase: str, info: dict) -> None:  # a gc.callbacks entry
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._started is not None:
+            self.pauses_ms[info["generation"]].append((time.perf_counter() - self._started) * 1000)
+            self._started = None
+
+    def summary(self) -> dict:
+        return {str(generation): {"count": len(pauses), "total_ms": sum(pauses), "max_ms": max(pauses, default=0.0)}
+                for generation, pauses in self.pauses_ms.items()}  # fmt: skip
+
+
 class Phase:
     """The measurements of one stretch of the benchmark, and the process CPU it took."""
 
@@ -47,12 +68,14 @@ class Phase:
         self.ended = self.cpu_ended = None
         self.inbound_lag = metrics.Reservoir(size=PHASE_CAPACITY)
         self.server_turn = metrics.Reservoir(size=PHASE_CAPACITY)
+        self.collector = CollectorPauses()
 
     def install(self) -> None:
         """Make voice.metrics record into this phase (module attributes are looked up at each observation)."""
         from voice import metrics
 
         metrics.INBOUND_LAG_MS, metrics.SERVER_TURN_MS = self.inbound_lag, self.server_turn
+        gc.callbacks[:] = [c for c in gc.callbacks if not isinstance(c, CollectorPauses)] + [self.collector]
 
     def close(self) -> None:
         self.ended, self.cpu_ended = time.monotonic(), time.process_time()
@@ -62,7 +85,7 @@ class Phase:
         cpu_ended = self.cpu_ended or time.process_time()
         return {"name": self.name, "seconds": ended - self.started, "cpu_seconds": cpu_ended - self.cpu_started,
                 "inbound_lag_ms": _stats(self.inbound_lag.values()),
-                "server_turn_ms": _stats(self.server_turn.values())}  # fmt: skip
+                "server_turn_ms": _stats(self.server_turn.values()), "gc": self.collector.summary()}  # fmt: skip
 
 
 def _stats(values: list[float]) -> dict:
