@@ -89,15 +89,14 @@ class Phase:
 
 
 def _stats(values: list[float]) -> dict:
+    from voice.metrics import nearest_rank
+
     values.sort()
     if not values:
         return {"count": 0}
-
-    def at(fraction):  # nearest rank, as voice.metrics does
-        return values[min(len(values) - 1, int(fraction * len(values)))]
-
-    return {"count": len(values), "p50": at(0.5), "p95": at(0.95), "p99": at(0.99), "p999": at(0.999),
-            "max": values[-1], "mean": sum(values) / len(values)}  # fmt: skip
+    percentiles = {name: nearest_rank(values, q) for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99),
+                                                                 ("p999", 0.999))}  # fmt: skip
+    return {"count": len(values), **percentiles, "max": values[-1], "mean": sum(values) / len(values)}
 
 
 def start_daphne():

@@ -33,11 +33,13 @@ class Reservoir:
     def summary(self) -> dict[str, float | None]:
         """count, p50, p95 and p99 of what is held now (one copy, one sort)."""
         values = sorted(self.values())
+        return {"count": len(values), "p50": nearest_rank(values, 0.5), "p95": nearest_rank(values, 0.95),
+                "p99": nearest_rank(values, 0.99)}  # fmt: skip
 
-        def at(fraction: float) -> float | None:
-            return values[min(len(values) - 1, int(fraction * len(values)))] if values else None
 
-        return {"count": len(values), "p50": at(0.5), "p95": at(0.95), "p99": at(0.99)}
+def nearest_rank(ordered: list[float], fraction: float) -> float | None:
+    """The nearest-rank percentile of already sorted values (None for none): every voice figure uses this rule."""
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else None
 
 
 # How late an inbound media frame was handled, against the time its timestamp says it was captured

@@ -45,6 +45,7 @@ from django.urls import reverse
 from tests.standins import FakeDeepgram, FakeOpenAI, FakeTwilio, MediaStreamPeer, Reply
 from tests.standins.twilio_calls import new_sid
 from voice.agent import TRANSFER
+from voice.metrics import nearest_rank
 from voice.models import Call, Speaker, Turn
 from voice.security import media_stream_url, public_url
 
@@ -593,11 +594,8 @@ def call_record(call_sid: str) -> Call | None:
 
 
 def percentile(values: list[float], fraction: float) -> float | None:
-    """Nearest-rank percentile (the same rule as voice.metrics), None for no values."""
-    ordered = sorted(v for v in values if v is not None)
-    if not ordered:
-        return None
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+    """Nearest-rank percentile (voice.metrics.nearest_rank) of the known values, None for none."""
+    return nearest_rank(sorted(v for v in values if v is not None), fraction)
 
 
 def quiet_logs(level: int = logging.WARNING) -> Callable[[], None]:
