@@ -115,6 +115,7 @@ class FakeOpenAI(ThreadedAiohttpServer):
         self._lock = threading.Lock()
         self._replies: deque[Reply] = deque()
         self._failures: dict[str, deque[Failure]] = {"chat": deque(), "embeddings": deque()}
+        self._holds: deque[threading.Event] = deque()
         self._ids = 0
 
     @property
@@ -163,6 +164,16 @@ class FakeOpenAI(ThreadedAiohttpServer):
         """The next chat streams are cut (TCP abort, no [DONE]) after `after_tokens` tokens."""
         self._add_failures("chat", count, Failure("drop", after_tokens=after_tokens))
 
+    def hold_next(self) -> threading.Event:
+        """The next chat request is recorded, then answered only once the returned event is set.
+
+        A test orders events this way (one request still open while another runs) without relying on delays.
+        """
+        release = threading.Event()
+        with self._lock:
+            self._holds.append(release)
+        return release
+
     def _add_failures(self, endpoint: str, count: int, failure: Failure) -> None:
         if endpoint not in self._failures:
             raise ValueError(f"unknown endpoint {endpoint!r}")
@@ -175,6 +186,9 @@ class FakeOpenAI(ThreadedAiohttpServer):
             self._replies.clear()
             for queue in self._failures.values():
                 queue.clear()
+            for release in self._holds:
+                release.set()
+            self._holds.clear()
             self.chat_requests.clear()
             self.embedding_requests.clear()
 
@@ -236,6 +250,12 @@ class FakeOpenAI(ThreadedAiohttpServer):
             headers["retry-after-ms"] = str(failure.retry_after_ms)
         return web.json_response(error_body(failure.status, failure.message), status=failure.status, headers=headers)
 
+    async def _wait_if_held(self, request: web.Request) -> None:
+        with self._lock:
+            release = self._holds.popleft() if self._holds else None
+        while release is not None and not release.is_set() and not peer_gone(request) and not self.stopping:
+            await asyncio.sleep(0.01)
+
     async def _hang(self, request: web.Request) -> None:
         while not peer_gone(request) and not self.stopping:
             await asyncio.sleep(0.01)
@@ -254,6 +274,7 @@ class FakeOpenAI(ThreadedAiohttpServer):
             record.status, record.outcome = 400, "failed"
             return web.json_response(error_body(400, "'messages' and 'model' are required."), status=400)
 
+        await self._wait_if_held(request)
         failure = self._next_failure("chat")
         if failure and failure.kind == "status":
             record.status, record.outcome = failure.status, "failed"

@@ -42,17 +42,27 @@ async def test_the_model_provider_marks_when_its_request_leaves(fake_openai, set
 
 
 async def test_each_reply_task_marks_its_own_moment(fake_openai, settings):  # noqa: F811
+    """Two replies in flight at once on one shared client: each task's request marks that task's moment only."""
     settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = fake_openai.api_key, fake_openai.base_url
-    fake_openai.first_token_delay = 0.05
+    first_held = fake_openai.hold_next()  # the first request stays open until the second has been answered
 
-    async def reply(delay: float) -> metrics.Moment:
-        await asyncio.sleep(delay)
+    async def reply(*, after_first_arrived: bool) -> metrics.Moment:
+        if after_first_arrived:
+            await fake_openai.async_wait_for_chat_requests(1, timeout=30)
         sent = metrics.Moment()
         metrics.REQUEST_SENT.set(sent)
         async for _ in OpenAIChat().stream([{"role": "user", "content": "Hello?"}], []):
             pass
+        if after_first_arrived:
+            first_held.set()
         return sent
 
-    first, second = await asyncio.gather(reply(0.0), reply(0.3))
-    assert first.at < second.at - 0.25  # the later request did not mark the earlier turn, nor the reverse
+    first, second = await asyncio.wait_for(
+        asyncio.gather(reply(after_first_arrived=False), reply(after_first_arrived=True)), timeout=60
+    )
+    earlier, later = fake_openai.chat_requests
+    # Each moment was marked just before its own request arrived, and the second request left while the
+    # first was still open: neither task's mark landed on the other's moment.
+    assert first.at is not None and second.at is not None
+    assert first.at <= earlier.received_at < second.at <= later.received_at < earlier.finished_at
     assert metrics.REQUEST_SENT.get() is None  # and nothing leaked into the test's own context
