@@ -17,6 +17,11 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+# How long a test waits for something to happen before it fails. Generous on purpose: a condition that
+# holds returns at once, so the bound only decides how long a real failure takes to report, and a busy
+# machine must never turn a slow success into a failure.
+WAIT_SECONDS = 30.0
+
 
 class BackgroundLoop:
     """Owns one event loop in one daemon thread; start()/stop() are idempotent."""
@@ -79,7 +84,7 @@ class BackgroundLoop:
         self.loop = None
 
 
-def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.01) -> Any:
+def wait_until(predicate: Callable[[], Any], timeout: float = WAIT_SECONDS, interval: float = 0.01) -> Any:
     """Poll `predicate` from a sync caller until it returns something truthy; raise TimeoutError otherwise."""
     deadline = time.monotonic() + timeout
     while True:
@@ -91,7 +96,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: flo
         time.sleep(interval)
 
 
-async def async_wait_until(predicate: Callable[[], Any], timeout: float = 5.0, interval: float = 0.01) -> Any:
+async def async_wait_until(predicate: Callable[[], Any], timeout: float = WAIT_SECONDS, interval: float = 0.01) -> Any:
     """Like wait_until, for async callers: yields to their loop while polling."""
     deadline = time.monotonic() + timeout
     while True:

@@ -26,7 +26,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
-from ._background import BackgroundLoop, async_wait_until, wait_until
+from ._background import WAIT_SECONDS, BackgroundLoop, async_wait_until, wait_until
 from .deepgram_listen import ListenSession
 from .deepgram_records import DeepgramConnection, DropPlan
 from .deepgram_session import Session
@@ -179,6 +179,12 @@ class FakeDeepgram:
         # Runs on the server's loop: the session set is only touched there.
         self._background.call_soon(lambda: [session.drop() for session in list(self._sessions)])
 
+    def drop_open(self, kind: str) -> None:
+        """Abort every open socket of one kind ("listen" or "speak") right now."""
+        self._background.call_soon(
+            lambda: [session.drop() for session in list(self._sessions) if session.record.kind == kind]
+        )
+
     # ------------------------------------------------------------ records
 
     def of_kind(self, kind: str) -> list[DeepgramConnection]:
@@ -193,26 +199,28 @@ class FakeDeepgram:
     def final_transcripts(self) -> list[str]:
         return [t for c in self.of_kind("listen") for t in c.finals]
 
-    def wait_for_connections(self, count: int, kind: str = "any", timeout: float = 5.0) -> list[DeepgramConnection]:
+    def wait_for_connections(
+        self, count: int, kind: str = "any", timeout: float = WAIT_SECONDS
+    ) -> list[DeepgramConnection]:
         def ready():
             found = self.connections if kind == "any" else self.of_kind(kind)
             return found if len(found) >= count else None
 
         return wait_until(ready, timeout)
 
-    async def async_wait_for_connections(self, count: int, kind: str = "any", timeout: float = 5.0):
+    async def async_wait_for_connections(self, count: int, kind: str = "any", timeout: float = WAIT_SECONDS):
         def ready():
             found = self.connections if kind == "any" else self.of_kind(kind)
             return found if len(found) >= count else None
 
         return await async_wait_until(ready, timeout)
 
-    def wait_closed(self, record: DeepgramConnection, timeout: float = 5.0) -> DeepgramConnection:
+    def wait_closed(self, record: DeepgramConnection, timeout: float = WAIT_SECONDS) -> DeepgramConnection:
         """Wait until the server has finished with a socket (its close code is then recorded)."""
         wait_until(lambda: record.closed, timeout)
         return record
 
-    async def async_wait_closed(self, record: DeepgramConnection, timeout: float = 5.0) -> DeepgramConnection:
+    async def async_wait_closed(self, record: DeepgramConnection, timeout: float = WAIT_SECONDS) -> DeepgramConnection:
         await async_wait_until(lambda: record.closed, timeout)
         return record
 

@@ -36,7 +36,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from . import twilio_stream_messages as wire
-from ._background import async_wait_until
+from ._background import WAIT_SECONDS, async_wait_until
 from .audio_codec import (
     FRAME_BYTES,
     FRAME_SECONDS,
@@ -258,7 +258,9 @@ class MediaStreamPeer:
 
     # ------------------------------------------------------------ waiting and reading
 
-    async def wait_for_heard(self, match: str | Callable[[str], bool] | None = None, timeout: float = 10.0) -> str:
+    async def wait_for_heard(
+        self, match: str | Callable[[str], bool] | None = None, timeout: float = WAIT_SECONDS
+    ) -> str:
         """The first fully-heard utterance matching `match` (substring, case-insensitive, or predicate)."""
 
         def test(text: str) -> bool:
@@ -274,14 +276,14 @@ class MediaStreamPeer:
         return await async_wait_until(found, timeout)
 
     async def wait_for_event(
-        self, kind: str, predicate: Callable[[TimelineEvent], bool] | None = None, timeout: float = 10.0
+        self, kind: str, predicate: Callable[[TimelineEvent], bool] | None = None, timeout: float = WAIT_SECONDS
     ) -> TimelineEvent:
         def found() -> TimelineEvent | None:
             return next((e for e in self.timeline if e.kind == kind and (predicate is None or predicate(e))), None)
 
         return await async_wait_until(found, timeout)
 
-    async def wait_closed(self, timeout: float = 10.0) -> int | None:
+    async def wait_closed(self, timeout: float = WAIT_SECONDS) -> int | None:
         """Wait for the socket to close; returns the close code (1006 if dropped)."""
         await asyncio.wait_for(self._closed.wait(), timeout)
         return self.close_code

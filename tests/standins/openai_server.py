@@ -28,7 +28,7 @@ from aiohttp import web
 
 from . import openai_embeddings
 from ._aiohttp_base import ThreadedAiohttpServer, peer_gone, sleep_unless_gone
-from ._background import async_wait_until, wait_until
+from ._background import WAIT_SECONDS, async_wait_until, wait_until
 from .openai_script import (
     Failure,
     Reply,
@@ -192,20 +192,20 @@ class FakeOpenAI(ThreadedAiohttpServer):
             self.chat_requests.clear()
             self.embedding_requests.clear()
 
-    def wait_for_chat_requests(self, count: int, timeout: float = 5.0) -> list[ChatRecord]:
+    def wait_for_chat_requests(self, count: int, timeout: float = WAIT_SECONDS) -> list[ChatRecord]:
         wait_until(lambda: len(self.chat_requests) >= count, timeout)
         return self.chat_requests
 
-    async def async_wait_for_chat_requests(self, count: int, timeout: float = 5.0) -> list[ChatRecord]:
+    async def async_wait_for_chat_requests(self, count: int, timeout: float = WAIT_SECONDS) -> list[ChatRecord]:
         await async_wait_until(lambda: len(self.chat_requests) >= count, timeout)
         return self.chat_requests
 
-    def wait_for_outcome(self, index: int = -1, timeout: float = 5.0) -> ChatRecord:
+    def wait_for_outcome(self, index: int = -1, timeout: float = WAIT_SECONDS) -> ChatRecord:
         """Wait until chat request `index` has finished one way or another."""
         wait_until(lambda: self.chat_requests and self.chat_requests[index].outcome != "pending", timeout)
         return self.chat_requests[index]
 
-    async def async_wait_for_outcome(self, index: int = -1, timeout: float = 5.0) -> ChatRecord:
+    async def async_wait_for_outcome(self, index: int = -1, timeout: float = WAIT_SECONDS) -> ChatRecord:
         await async_wait_until(lambda: self.chat_requests and self.chat_requests[index].outcome != "pending", timeout)
         return self.chat_requests[index]
 

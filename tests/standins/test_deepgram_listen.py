@@ -9,6 +9,7 @@ from deepgram.core.api_error import ApiError
 from websockets.exceptions import ConnectionClosedError
 
 from tests.standins import SILENCE_FRAME, FakeDeepgram, encode_speech, speech_duration
+from tests.standins._background import async_wait_until
 
 OPTIONS = dict(
     model="nova-3",
@@ -50,19 +51,18 @@ async def test_caller_speech_becomes_speech_started_interims_final_and_utterance
     messages = []
     async with client_for(fake_deepgram).listen.v1.connect(**OPTIONS) as conn:
         reader = asyncio.create_task(collect(conn, messages))
-        started = time.monotonic()
         await send_realtime(conn, encode_speech(text))
         speech_end = time.monotonic()
         await send_realtime(conn, SILENCE_FRAME * 65)  # 1.3 s of silence
         await conn.send_close_stream()
-        await asyncio.wait_for(reader, 3)
+        await asyncio.wait_for(reader, 30)
 
     kinds = [m.type for _, m in messages]
     assert kinds[0] == "Metadata" and kinds[-1] == "Metadata"
     assert kinds.index("SpeechStarted") < kinds.index("Results") < kinds.index("UtteranceEnd")
 
     (speech_started,) = of_type(messages, "SpeechStarted")
-    assert speech_started[0] - started < 0.5  # at once, not after the speech (upper bounds allow a busy machine)
+    assert speech_started[0] < speech_end  # while the caller talks, not after the speech
     results = [m for _, m in of_type(messages, "Results")]
     interims = [r for r in results if not r.is_final]
     finals = [r for r in results if r.is_final]
@@ -72,20 +72,21 @@ async def test_caller_speech_becomes_speech_started_interims_final_and_utterance
     assert [len(t.split()) for t in transcripts] == sorted(len(t.split()) for t in transcripts)
     # Interims arrive while the caller is still talking.
     interim_times = [t for t, m in of_type(messages, "Results") if not m.is_final]
-    assert interim_times[0] < speech_end - 0.5
+    assert interim_times[0] < speech_end
 
     (final,) = finals
     assert final.speech_final is True and not final.from_finalize
     assert final.channel.alternatives[0].transcript == text
     assert [w.punctuated_word for w in final.channel.alternatives[0].words] == text.split()
     final_at = next(t for t, m in of_type(messages, "Results") if m.is_final)
-    assert 0.1 <= final_at - speech_end <= 0.8  # final_latency 0.15 s after the last frame
+    # final_latency is 0.15 s after the last frame (a delay is never shorter; a busy machine only adds to it)
+    assert speech_end + 0.1 <= final_at
     assert final.start == pytest.approx(0.0, abs=0.03)
     assert final.duration == pytest.approx(speech_duration(text), abs=0.03)
 
     ((utterance_end_at, utterance_end),) = of_type(messages, "UtteranceEnd")
     assert utterance_end.last_word_end == pytest.approx(speech_duration(text), abs=0.03)
-    assert 0.95 <= utterance_end_at - speech_end <= 1.2
+    assert speech_end + 0.95 <= utterance_end_at and final_at < utterance_end_at
 
     record = await fake_deepgram.async_wait_closed(fake_deepgram.connections[0])
     assert record.query["interim_results"] == "true" and record.query["endpointing"] == "300"
@@ -109,7 +110,7 @@ async def test_finalize_flushes_pending_speech_with_from_finalize(fake_deepgram)
         await conn.send_finalize()  # nothing pending now
         await asyncio.sleep(0.2)
         await conn.send_close_stream()
-        await asyncio.wait_for(reader, 3)
+        await asyncio.wait_for(reader, 30)
 
     finals = [m for _, m in of_type(messages, "Results") if m.is_final]
     transcripts = [f.channel.alternatives[0].transcript for f in finals]
@@ -120,18 +121,20 @@ async def test_finalize_flushes_pending_speech_with_from_finalize(fake_deepgram)
 
 
 async def test_idle_socket_is_closed_like_net0001_unless_kept_alive():
-    with FakeDeepgram(idle_timeout=0.5) as server:
+    # KeepAlive every 0.3 s against a 1.5 s idle timeout: only a five-fold stall of this test could close it.
+    with FakeDeepgram(idle_timeout=1.5) as server:
         client = client_for(server)
         async with client.listen.v1.connect(**OPTIONS) as conn:
-            for _ in range(4):  # 1.2 s alive thanks to KeepAlive
+            for _ in range(6):  # 1.8 s alive thanks to KeepAlive
                 await asyncio.sleep(0.3)
                 await conn.send_keep_alive()
             assert not server.connections[0].closed
             started = time.monotonic()
             with pytest.raises(ConnectionClosedError) as closed:
-                async for _ in conn:
-                    pass
-        assert 0.4 <= time.monotonic() - started <= 2.0
+                async with asyncio.timeout(30):
+                    async for _ in conn:
+                        pass
+        assert time.monotonic() - started >= 1.4  # not before the idle timeout
         assert closed.value.rcvd.code == 1011 and "net0001" in closed.value.rcvd.reason
         assert server.connections[0].closed_by == "idle_timeout"
 
@@ -150,11 +153,11 @@ async def test_drop_injection_after_an_utterance(fake_deepgram):
 
     fake_deepgram.drop_next("listen", after_seconds=0.2)
     async with client_for(fake_deepgram).listen.v1.connect(**OPTIONS) as conn:
-        started = time.monotonic()
         with pytest.raises(ConnectionClosedError):
-            async for _ in conn:
-                pass
-        assert time.monotonic() - started < 1.5
+            async with asyncio.timeout(30):
+                async for _ in conn:
+                    pass
+    assert fake_deepgram.connections[1].closed_by == "dropped"
 
 
 async def test_bad_key_and_refusals_fail_the_handshake(fake_deepgram):
@@ -192,10 +195,10 @@ async def test_optional_empty_finals_during_silence_and_drop_all():
         async with client_for(server).listen.v1.connect(**OPTIONS) as conn:
             reader = asyncio.create_task(collect(conn, messages))
             await conn.send_media(SILENCE_FRAME * 60 + encode_speech("Hi") + SILENCE_FRAME * 10)  # 1.2 s, 0.4 s, 0.2 s
-            await asyncio.sleep(0.3)
+            await async_wait_until(lambda: [m for _, m in of_type(messages, "Results") if m.is_final][2:], 30)
             server.drop_all()
             with pytest.raises(ConnectionClosedError):
-                await asyncio.wait_for(reader, 2)
+                await asyncio.wait_for(reader, 30)
     finals = [m for _, m in of_type(messages, "Results") if m.is_final]
     assert [f.channel.alternatives[0].transcript for f in finals] == ["", "", "Hi"]
     assert [(f.start, f.duration) for f in finals[:2]] == [(0.0, 0.5), (0.5, 0.5)]

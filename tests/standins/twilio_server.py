@@ -39,7 +39,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from ._aiohttp_base import ThreadedAiohttpServer
-from ._background import async_wait_until, wait_until
+from ._background import WAIT_SECONDS, async_wait_until, wait_until
 from .twilio_calls import API_VERSION, CallUpdate, TwilioCall, account_json, error_json, new_sid
 
 log = logging.getLogger(__name__)
@@ -148,11 +148,11 @@ class FakeTwilio(ThreadedAiohttpServer):
         with self._lock:
             self._errors.extend(_InjectedError(status, code, message) for _ in range(count))
 
-    def wait_for_updates(self, count: int, timeout: float = 5.0) -> list[CallUpdate]:
+    def wait_for_updates(self, count: int, timeout: float = WAIT_SECONDS) -> list[CallUpdate]:
         wait_until(lambda: len(self.updates) >= count, timeout)
         return self.updates
 
-    async def async_wait_for_updates(self, count: int, timeout: float = 5.0) -> list[CallUpdate]:
+    async def async_wait_for_updates(self, count: int, timeout: float = WAIT_SECONDS) -> list[CallUpdate]:
         await async_wait_until(lambda: len(self.updates) >= count, timeout)
         return self.updates
 

@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from crm.selectors import dealership_profile
 from scheduling.models import OpeningHours
 from voice.models import Call, Outcome, Speaker
+from tests.standins._background import WAIT_SECONDS
 from tests.standins.fixtures import fake_deepgram, fake_openai  # noqa: F401
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -36,7 +37,7 @@ def closed_shop(shop):
     return shop
 
 
-async def hears(peer, text: str, timeout: float = 10.0) -> None:
+async def hears(peer, text: str, timeout: float = WAIT_SECONDS) -> None:
     """Wait until the caller has heard ``text`` (the agent speaks it sentence by sentence, one utterance each)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while text not in " ".join(peer.heard):
@@ -52,7 +53,7 @@ async def turns(call_sid: str) -> list:
     return await sync_to_async(lambda: list(Call.objects.get(call_sid=call_sid).turns.order_by("position")))()
 
 
-async def settle(condition, timeout=5.0):
+async def settle(condition, timeout=WAIT_SECONDS):
     """Wait until ``condition()`` (sync, may touch the database) is true."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
@@ -66,9 +67,9 @@ async def test_greeting_then_a_question_answered_with_audio(voice_live, shop):
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
     voice_live.openai.queue_text("We are open Saturdays from eight to two.")
     async with voice_live.peer(call_sid, parameters) as peer:
-        await hears(peer, GREETING, timeout=10)
+        await hears(peer, GREETING)
         await peer.say("are you open on saturday")
-        await hears(peer, "We are open Saturdays from eight to two.", timeout=10)
+        await hears(peer, "We are open Saturdays from eight to two.")
         # Saved as soon as its last mark came back, before the call ends.
         await settle(lambda: Call.objects.get(call_sid=call_sid).turns.count() == 3)
         await peer.send_stop()
@@ -101,11 +102,11 @@ async def test_barge_in_clears_audio_and_keeps_only_what_was_heard(voice_live, s
     voice_live.openai.queue_text("Sure, Friday it is.")
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
     async with voice_live.peer(call_sid, parameters) as peer:
-        await hears(peer, GREETING, timeout=10)
+        await hears(peer, GREETING)
         await peer.say("when can you fit me in")
-        await hears(peer, "We have openings on Monday at eight in the morning.", timeout=10)
+        await hears(peer, "We have openings on Monday at eight in the morning.")
         await peer.say("actually what about friday")
-        await hears(peer, "Sure, Friday it is.", timeout=10)
+        await hears(peer, "Sure, Friday it is.")
         await settle(lambda: Call.objects.get(call_sid=call_sid).turns.filter(text="Sure, Friday it is.").exists())
         await peer.send_stop()
 
@@ -129,10 +130,10 @@ async def test_goodbye_then_hang_up_after_it_was_heard(voice_live, shop):
     voice_live.openai.queue_tool_calls([("end_call", {})], text="Thanks for calling, goodbye!")
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
     async with voice_live.peer(call_sid, parameters) as peer:
-        await hears(peer, GREETING, timeout=10)
+        await hears(peer, GREETING)
         await peer.say("that's all thanks bye")
-        await hears(peer, "Thanks for calling, goodbye!", timeout=10)
-        await peer.wait_closed(timeout=10)
+        await hears(peer, "Thanks for calling, goodbye!")
+        await peer.wait_closed()
 
     heard_at = [e.t for e in peer.timeline if e.kind == "heard" and "goodbye" in e.data.get("text", "")][0]
     (update,) = [u for u in voice_live.twilio.updates if u.call_sid == call_sid]
@@ -145,10 +146,10 @@ async def test_transfer_after_the_hand_off_sentence(voice_live, shop):
     voice_live.openai.queue_tool_calls([("transfer_to_person", {})], text="Let me get an advisor for you.")
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
     async with voice_live.peer(call_sid, parameters) as peer:
-        await hears(peer, GREETING, timeout=10)
+        await hears(peer, GREETING)
         await peer.say("can I talk to a real person")
-        await hears(peer, "Let me get an advisor for you.", timeout=10)
-        await peer.wait_closed(timeout=10)
+        await hears(peer, "Let me get an advisor for you.")
+        await peer.wait_closed()
     (update,) = [u for u in voice_live.twilio.updates if u.call_sid == call_sid]
     twiml = update.params.get("Twiml", "")
     assert "<Dial" in twiml and "+16025550101" in twiml
@@ -163,9 +164,9 @@ async def test_outside_opening_hours_a_message_is_taken_instead(voice_live, clos
     voice_live.openai.queue_tool_calls([("transfer_to_person", {})], text="Let me get an advisor for you.")
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
     async with voice_live.peer(call_sid, parameters) as peer:
-        await hears(peer, GREETING, timeout=10)
+        await hears(peer, GREETING)
         await peer.say("can I talk to a real person")
-        await peer.wait_closed(timeout=15)
+        await peer.wait_closed()
     (update,) = [u for u in voice_live.twilio.updates if u.call_sid == call_sid]
     assert "<Record" in update.params["Twiml"] and "<Dial" not in update.params["Twiml"]
 
@@ -173,10 +174,10 @@ async def test_outside_opening_hours_a_message_is_taken_instead(voice_live, clos
 async def test_pressing_zero_asks_for_a_person(voice_live, shop):
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
     async with voice_live.peer(call_sid, parameters) as peer:
-        await hears(peer, GREETING, timeout=10)
+        await hears(peer, GREETING)
         await peer.send_dtmf("0")
-        await hears(peer, "Let me connect you with a service advisor.", timeout=10)
-        await peer.wait_closed(timeout=10)
+        await hears(peer, "Let me connect you with a service advisor.")
+        await peer.wait_closed()
     assert any("<Dial" in u.params.get("Twiml", "") for u in voice_live.twilio.updates)
 
 
@@ -185,10 +186,10 @@ async def test_an_agent_timeout_apologises_and_transfers(voice_live, shop, setti
     voice_live.openai.hang_next(1)
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
     async with voice_live.peer(call_sid, parameters) as peer:
-        await hears(peer, GREETING, timeout=10)
+        await hears(peer, GREETING)
         await peer.say("how much is an oil change")
-        await hears(peer, "I'm sorry, I'm having trouble answering right now.", timeout=10)
-        await peer.wait_closed(timeout=10)
+        await hears(peer, "I'm sorry, I'm having trouble answering right now.")
+        await peer.wait_closed()
     said = await turns(call_sid)
     assert any(t.speaker == Speaker.SYSTEM and "agent failed" in t.text for t in said)
     assert any("<Dial" in u.params.get("Twiml", "") for u in voice_live.twilio.updates)
@@ -196,13 +197,13 @@ async def test_an_agent_timeout_apologises_and_transfers(voice_live, shop, setti
 
 async def test_speech_recognition_drop_reconnects_and_asks_to_repeat(voice_live, shop):
     voice_live.openai.queue_text("Yes, we do.")
-    voice_live.deepgram.drop_next("listen", after_seconds=6)  # after the greeting (about 4 s of audio)
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
     async with voice_live.peer(call_sid, parameters) as peer:
-        await hears(peer, GREETING, timeout=10)
-        await hears(peer, "Could you say that again?", timeout=15)
+        await hears(peer, GREETING)
+        voice_live.deepgram.drop_open("listen")  # while nobody speaks, after the greeting
+        await hears(peer, "Could you say that again?")
         await peer.say("do you have loaner cars")
-        await hears(peer, "Yes, we do.", timeout=10)
+        await hears(peer, "Yes, we do.")
         await peer.send_stop()
     assert len(voice_live.deepgram.of_kind("listen")) >= 2
     said = await turns(call_sid)
@@ -223,7 +224,7 @@ async def test_a_token_for_another_call_is_refused(voice_live, shop):
     call_sid, _ = await sync_to_async(voice_live.incoming_call)()
     other_sid, other_parameters = await sync_to_async(voice_live.incoming_call)()
     async with voice_live.peer(call_sid, {"call_sid": call_sid, "token": other_parameters["token"]}) as peer:
-        code = await peer.wait_closed(timeout=5)
+        code = await peer.wait_closed()
     assert code == 4403
     assert (await call_record(call_sid)).answered_at is None
 
@@ -232,7 +233,7 @@ async def test_text_to_speech_failure_falls_back_to_twilio_say(voice_live, shop)
     voice_live.deepgram.refuse_connections(1, kind="speak")
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
     async with voice_live.peer(call_sid, parameters) as peer:
-        await peer.wait_closed(timeout=10)  # Twilio ends the stream when the call's TwiML is replaced
+        await peer.wait_closed()  # Twilio ends the stream when the call's TwiML is replaced
     (update,) = [u for u in voice_live.twilio.updates if u.call_sid == call_sid]
     twiml = update.params["Twiml"]
     assert "<Say>" in twiml and "Thanks for calling Saguaro Motors service." in twiml
@@ -245,10 +246,10 @@ async def test_silence_asks_then_ends_politely(voice_live, shop, settings):
     settings.VOICE_SILENCE_SECONDS = 1.5
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
     async with voice_live.peer(call_sid, parameters) as peer:
-        await hears(peer, GREETING, timeout=10)
-        await hears(peer, "Are you still there?", timeout=10)
-        await hears(peer, "Goodbye.", timeout=15)
-        await peer.wait_closed(timeout=10)
+        await hears(peer, GREETING)
+        await hears(peer, "Are you still there?")
+        await hears(peer, "Goodbye.")
+        await peer.wait_closed()
     (update,) = [u for u in voice_live.twilio.updates if u.call_sid == call_sid]
     assert update.params.get("Status") == "completed"
     await settle(lambda: Call.objects.get(call_sid=call_sid).outcome == Outcome.NO_RESPONSE)
@@ -258,8 +259,8 @@ async def test_the_maximum_call_length_ends_the_call(voice_live, shop, settings)
     settings.VOICE_MAX_CALL_SECONDS = 6
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
     async with voice_live.peer(call_sid, parameters) as peer:
-        await hears(peer, "I have to end our call now.", timeout=15)
-        await peer.wait_closed(timeout=15)
+        await hears(peer, "I have to end our call now.")
+        await peer.wait_closed()
     await settle(lambda: Call.objects.get(call_sid=call_sid).outcome == Outcome.TOO_LONG)
 
 
@@ -267,7 +268,7 @@ async def test_text_to_speech_dropping_mid_reply_hands_the_rest_to_twilio_say(vo
     voice_live.deepgram.drop_next("speak", after_flushes=1)  # the greeting's second sentence never comes
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
     async with voice_live.peer(call_sid, parameters) as peer:
-        await peer.wait_closed(timeout=10)
+        await peer.wait_closed()
     (update,) = [u for u in voice_live.twilio.updates if u.call_sid == call_sid]
     assert "This call is recorded." in update.params["Twiml"] and "<Dial" in update.params["Twiml"]
 
@@ -277,9 +278,9 @@ async def test_a_text_to_speech_socket_closed_while_idle_is_opened_again(voice_l
     voice_live.openai.queue_text("Yes, we do.")
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
     async with voice_live.peer(call_sid, parameters) as peer:
-        await hears(peer, GREETING, timeout=10)
+        await hears(peer, GREETING)
         await peer.say("do you have loaner cars")
-        await hears(peer, "Yes, we do.", timeout=10)
+        await hears(peer, "Yes, we do.")
         await peer.send_stop()
     assert len(voice_live.deepgram.of_kind("speak")) == 2
     assert voice_live.twilio.updates == []

@@ -6,6 +6,7 @@ import math
 import pytest
 
 from tests.standins import SILENCE_FRAME, encode_speech
+from tests.standins._background import async_wait_until
 from tests.standins.fixtures import fake_deepgram  # noqa: F401
 from voice.providers import deepgram
 
@@ -21,7 +22,7 @@ def listening(settings, fake_deepgram):  # noqa: F811
 
 async def next_final(events: asyncio.Queue) -> deepgram.Transcript:
     while True:
-        event = await asyncio.wait_for(events.get(), 5)
+        event = await asyncio.wait_for(events.get(), 30)
         if isinstance(event, deepgram.Transcript) and event.is_final and event.text:
             return event
 
@@ -40,7 +41,7 @@ async def test_caller_audio_goes_in_batches_and_all_of_it_before_finalize(listen
         final = await next_final(events)
     finally:
         listener.close()
-        await asyncio.wait_for(running, 5)
+        await asyncio.wait_for(running, 30)
 
     assert final.text == "I need an oil change"
     record = listening.of_kind("listen")[0]
@@ -59,8 +60,9 @@ async def test_audio_sent_while_deepgram_is_away_is_kept_up_to_five_seconds(list
     running = asyncio.create_task(listener.run())
     try:
         record = (await listening.async_wait_for_connections(1, kind="listen"))[0]
-        await asyncio.sleep(0.3)
+        await async_wait_until(lambda: record.audio_bytes_received >= deepgram.MAX_BUFFERED_BYTES, 30)
     finally:
         listener.close()
-        await asyncio.wait_for(running, 5)
+        await asyncio.wait_for(running, 30)
+    await listening.async_wait_closed(record, timeout=30)  # everything it was going to send has arrived
     assert record.audio_bytes_received == deepgram.MAX_BUFFERED_BYTES  # the latest five seconds

@@ -24,7 +24,7 @@ async def play(*items) -> list[tuple[float, dict]]:
         pacer.add_mark(mark)
     last_mark = items[-1][2]
     try:
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(30):
             while not any(m["event"] == "mark" and m["mark"]["name"] == last_mark for _, m in sent):
                 await asyncio.sleep(0.01)
     finally:

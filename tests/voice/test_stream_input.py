@@ -8,6 +8,7 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 
+from tests.standins._background import WAIT_SECONDS, async_wait_until
 from tests.standins.fixtures import fake_deepgram, fake_openai  # noqa: F401
 from tests.standins.media_peer import twilio_signature
 from tests.voice.conftest import PUBLIC_BASE_URL
@@ -42,7 +43,7 @@ async def test_bad_input_closes_and_marks_the_call_keeping_what_was_said(voice_l
         await hears(peer, GREETING)
         await settle(lambda: outcome_of(call_sid).turns.exists())
         await peer.send_raw(bad)
-        code = await peer.wait_closed(timeout=5)
+        code = await peer.wait_closed()
     assert code == 4400
     await settle(lambda: outcome_of(call_sid).outcome == Outcome.ERROR)
     call = await sync_to_async(outcome_of)(call_sid)
@@ -69,7 +70,7 @@ async def test_media_before_start_is_refused(voice_live, shop):
         await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
         await ws.send(json.dumps({"event": "media", "media": {"payload": base64.b64encode(b"\xff" * 160).decode()}}))
         with pytest.raises(websockets.ConnectionClosed) as closed:
-            await asyncio.wait_for(ws.recv(), 5)
+            await asyncio.wait_for(ws.recv(), WAIT_SECONDS)
     assert closed.value.rcvd.code == 4400
 
 
@@ -80,8 +81,7 @@ async def test_an_abrupt_disconnect_ends_the_call_and_keeps_the_turns(voice_live
         await hears(peer, GREETING)
         await peer.say("any specials")
         await hears(peer, "Sure.")
-        while len(peer.events("mark_echoed")) < 3:  # the greeting's two sentences, then "Sure."
-            await asyncio.sleep(0.01)
+        await async_wait_until(lambda: len(peer.events("mark_echoed")) >= 3)  # the greeting's two sentences, "Sure."
         await peer.abort()
     await settle(lambda: outcome_of(call_sid).outcome == Outcome.CALLER_HUNG_UP)
     said = await sync_to_async(lambda: list(outcome_of(call_sid).turns.order_by("position")))()
@@ -97,7 +97,7 @@ async def test_one_broken_call_does_not_disturb_another(voice_live, shop):
     async with voice_live.peer(good_sid, good_parameters) as good, voice_live.peer(bad_sid, bad_parameters) as bad:
         await hears(good, GREETING)
         await bad.send_raw("{broken")
-        assert await bad.wait_closed(timeout=5) == 4400
+        assert await bad.wait_closed() == 4400
         await good.say("when do you close today")
         await hears(good, "We close at six.")
         await good.send_stop()
