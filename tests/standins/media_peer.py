@@ -178,7 +178,7 @@ class MediaStreamPeer:
     async def __aexit__(self, *exc_info) -> None:
         if not self.closed:
             await self.send_stop()
-        await self.wait_closed(5)
+        await self.wait_closed()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -231,7 +231,7 @@ class MediaStreamPeer:
             await self.ws.close()
         except ConnectionClosed:
             pass
-        await self.wait_closed(5)
+        await self.wait_closed()
 
     def end_stream_threadsafe(self) -> None:
         """Called by FakeTwilio (from its own thread) when the call's TwiML is replaced or it hangs up."""
@@ -249,7 +249,7 @@ class MediaStreamPeer:
         if self.ws is not None and not self.closed:
             self._event("aborted")
             self.ws.transport.abort()
-            await self.wait_closed(5)
+            await self.wait_closed()
 
     async def send_raw(self, data: str | bytes) -> None:
         """Send anything (malformed JSON, binary frames...) to test the server's input handling."""

@@ -189,7 +189,7 @@ async def test_updating_the_call_twiml_ends_the_stream_like_twilio(fake_twilio):
             client.calls(call.sid).update, twiml="<Response><Dial>+15550123</Dial></Response>"
         )
         assert updated.status == "in-progress"
-        assert await peer.wait_closed(3) == 1000
+        assert await peer.wait_closed() == 1000
         await asyncio.wait_for(agent.closed.wait(), 30)
         (stop,) = agent.of_event("stop")
         assert stop["stop"] == {"accountSid": fake_twilio.account_sid, "callSid": call.sid}
