@@ -103,7 +103,7 @@ class MediaStreamPeer:
         call_sid: str | None = None,
         stream_sid: str | None = None,
         custom_parameters: dict[str, str] | None = None,
-        open_timeout: float = 5.0,
+        open_timeout: float = WAIT_SECONDS,
     ) -> None:
         self.url = url
         self.public_url = public_url or url
