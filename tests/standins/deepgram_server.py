@@ -176,13 +176,13 @@ class FakeDeepgram:
 
     def drop_all(self) -> None:
         """Abort every open socket right now."""
-        # Runs on the server's loop: the session set is only touched there.
-        self._background.call_soon(lambda: [session.drop() for session in list(self._sessions)])
+        self.drop_open()
 
-    def drop_open(self, kind: str) -> None:
-        """Abort every open socket of one kind ("listen" or "speak") right now."""
+    def drop_open(self, kind: str | None = None) -> None:
+        """Abort every open socket of one kind ("listen" or "speak"), or of both, right now."""
+        # Runs on the server's loop: the session set is only touched there.
         self._background.call_soon(
-            lambda: [session.drop() for session in list(self._sessions) if session.record.kind == kind]
+            lambda: [s.drop() for s in list(self._sessions) if kind is None or s.record.kind == kind]
         )
 
     # ------------------------------------------------------------ records
