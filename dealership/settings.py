@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "crm",
     "scheduling",
     "knowledge",
+    "agent",
     "voice",
 ]
 
@@ -206,6 +207,18 @@ KNOWLEDGE_EMBEDDING_PROVIDER = env_str("KNOWLEDGE_EMBEDDING_PROVIDER", "auto")
 KNOWLEDGE_LOCAL_MODEL_PATH = env_str("KNOWLEDGE_LOCAL_MODEL_PATH")
 # A question's embedding is reused this long (seconds), so a repeated question costs no API call.
 KNOWLEDGE_QUERY_CACHE_SECONDS = int(env_str("KNOWLEDGE_QUERY_CACHE_SECONDS", str(30 * 24 * 3600)))
+
+# --------------------------------------------------------------------------- the agent
+
+# Longest a tool may take before the agent apologises (a write that overruns still finishes, and the model is
+# told its result before it answers next).
+AGENT_TOOL_TIMEOUT_SECONDS = float(env_str("AGENT_TOOL_TIMEOUT_SECONDS", "8"))
+# Model rounds per caller turn; the last one is asked to answer without tools.
+AGENT_MAX_MODEL_ROUNDS = int(env_str("AGENT_MAX_MODEL_ROUNDS", "4"))
+# Threads of the agent's own database pool (0: Channels' one shared database thread); see agent/database.py.
+AGENT_DATABASE_THREADS = int(env_str("AGENT_DATABASE_THREADS", "4"))
+# A caller left this long after their words with no agent audio while tools run hears a short filler.
+AGENT_FILLER_AFTER_SECONDS = float(env_str("AGENT_FILLER_AFTER_SECONDS", "1.0"))
 
 # --------------------------------------------------------------------------- phone calls
 

@@ -152,7 +152,7 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         context = await database_sync_to_async(load_call_context)(call_sid)
         logger.info("call %s: stream started, caller %s", call_sid, mask_phone(context.from_number))
         self.session = CallSession(call_sid=call_sid, stream_sid=stream_sid, send=self._send_to_twilio,
-                                   agent=context.agent(), greeting=context.greeting,
+                                   make_agent=context.agent, greeting=context.greeting,
                                    transfer_number=context.transfer_number)  # fmt: skip
         self._start_task = asyncio.create_task(self.session.start())
         self._start_task.add_done_callback(self._started)

@@ -6,9 +6,10 @@ Kept in bounded memory; a benchmark running the server in-process reads them wit
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
-from contextvars import ContextVar
+
+# When the agent's request left for the model: the agent's own measure, read here by the call session.
+from agent.metrics import REQUEST_SENT, Moment, mark_request_sent  # noqa: F401
 
 
 class Reservoir:
@@ -48,31 +49,6 @@ INBOUND_LAG_MS = Reservoir()
 # The server's own time in a turn: between the caller's final transcript and the first audio frame,
 # everything except waiting for the model and the speech provider.
 SERVER_TURN_MS = Reservoir()
-
-
-class Moment:
-    """A time.monotonic() reading, taken the first time it is marked."""
-
-    __slots__ = ("at",)
-
-    def __init__(self) -> None:
-        self.at: float | None = None
-
-    def mark(self) -> None:
-        if self.at is None:
-            self.at = time.monotonic()
-
-
-# When the agent's request left for the model. The call session puts a fresh Moment here in each reply's
-# task and the model's provider marks it just before the request goes out, so the prompt and the SDK's
-# request building count as the server's own time and only what follows as the model's.
-REQUEST_SENT: ContextVar[Moment | None] = ContextVar("request_sent", default=None)
-
-
-def mark_request_sent() -> None:
-    moment = REQUEST_SENT.get()
-    if moment is not None:
-        moment.mark()
 
 
 def snapshot() -> dict[str, dict[str, float | None]]:

@@ -14,11 +14,12 @@ def load_call_path() -> None:
     from django.template.loader import get_template
     from django.urls import get_resolver
 
-    from voice.agent import SYSTEM_PROMPT_TEMPLATE
-    from voice.providers import deepgram, openai_llm, twilio
+    from agent.model_agent import SYSTEM_PROMPT_TEMPLATE
+    from agent.providers import openai_chat
+    from voice.providers import deepgram, twilio
 
     _ = get_resolver().url_patterns  # the webhooks, and with them the admin
     get_template(SYSTEM_PROMPT_TEMPLATE)
     deepgram.preload()
-    openai_llm.preload()
+    openai_chat.preload()
     twilio.preload()

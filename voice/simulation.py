@@ -44,7 +44,7 @@ from django.urls import reverse
 
 from tests.standins import FakeDeepgram, FakeOpenAI, FakeTwilio, MediaStreamPeer, Reply
 from tests.standins.twilio_calls import new_sid
-from voice.agent import TRANSFER
+from agent.tools.calls import TRANSFER
 from voice.metrics import nearest_rank
 from voice.models import Call, Speaker, Turn
 from voice.security import media_stream_url, public_url
@@ -123,7 +123,7 @@ class KnowledgeAnswers:
         best = knowledge_search(question, k=1).best
         if best is not None and _answers(best):
             return Reply(text=best.text)
-        # What the real agent is told to do when it does not know (templates/voice/agent_system.txt).
+        # What the real agent is told to do when it does not know (templates/agent/system.txt).
         return Reply(text=I_DO_NOT_KNOW, tool_calls=[(TRANSFER, {})])
 
 

@@ -5,7 +5,7 @@ import time
 
 from tests.standins.fixtures import fake_openai  # noqa: F401
 from voice import metrics
-from voice.providers.openai_llm import OpenAIChat
+from agent.providers.openai_chat import OpenAIChat
 from voice.session.call_session import AgentTurn
 
 

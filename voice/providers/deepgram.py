@@ -16,7 +16,7 @@ from deepgram import AsyncDeepgramClient, DeepgramClientEnvironment
 from deepgram.speak.v1.types import SpeakV1Text
 from django.conf import settings
 
-from voice.providers.loop_clients import LoopClients
+from agent.providers.loop_clients import LoopClients
 
 logger = logging.getLogger(__name__)
 

@@ -25,13 +25,16 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
+from agent.events import AgentError, EndCall, TextDelta, ToolFinished, ToolsStarted, Transfer
+from agent.interface import Agent
+from agent.records import ToolInvocation
+from agent.tools.calls import END_CALL, TRANSFER
 from voice import metrics, services
-from voice.agent import END_CALL, TRANSFER, Agent
-from voice.agent_events import AgentError, TextDelta, ToolCall
 from voice.models import Outcome, Speaker as SpeakerRole
-from voice.selectors import number_to_ring
 from voice.providers import deepgram
+from voice.selectors import number_to_ring
 from voice.session import handover
+from voice.session.records import CallRecords
 from voice.session.pacer import Pacer
 from voice.session.turn_taking import TurnTaker, interrupting_words
 from voice.speech import SentenceChunker, speakable
@@ -53,6 +56,7 @@ class Sentence:
     text: str
     mark: str
     heard: bool = False
+    filler: bool = False  # our own words while tools run, not the model's
 
 
 @dataclass
@@ -77,12 +81,26 @@ class AgentTurn:
     first_chunk_token_at: float | None = None
     first_say_at: float | None = None
     finished: bool = False
+    reply: bool = False  # the agent's reply (its words go back to the agent as heard), not our fixed words
+    # Tools run for this reply: each with the number of sentences queued when it finished, so that the
+    # caller "heard its answer" when a later sentence of the model's was heard.
+    tools: list[tuple[ToolInvocation, int]] = field(default_factory=list)
+    tools_running: int = 0
+    tools_seconds: float = 0.0  # time spent in tool rounds (database work included): the server's own
+    tools_started_at: float | None = None
 
     def text(self) -> str:
         return " ".join(s.text for s in self.sentences)
 
     def heard_text(self) -> str:
         return " ".join(s.text for s in self.sentences if s.heard)
+
+    def heard_model_text(self) -> str:
+        return " ".join(s.text for s in self.sentences if s.heard and not s.filler)
+
+    def tools_heard(self) -> list[tuple[ToolInvocation, bool]]:
+        return [(invocation, any(s.heard and not s.filler for s in self.sentences[queued:]))
+                for invocation, queued in self.tools]  # fmt: skip
 
     def all_heard(self) -> bool:
         return self.generated and all(s.heard for s in self.sentences)
@@ -110,20 +128,22 @@ class AgentTurn:
         if any(moment is None for moment in moments):
             return None
         final, sent, words, said, audio, frame = moments
-        return round(((sent - final) + (said - words) + (frame - audio)) * 1000, 2)
+        return round(((sent - final) + (said - words) + (frame - audio) + self.tools_seconds) * 1000, 2)
 
 
 class CallSession:
-    def __init__(self, *, call_sid: str, stream_sid: str, send, agent: Agent, greeting: str,
+    """``make_agent(records=, recorder=)`` builds the call's agent, given what the session keeps for it."""
+
+    def __init__(self, *, call_sid: str, stream_sid: str, send, make_agent, greeting: str,
                  transfer_number: str = ""):  # fmt: skip
         self.call_sid = call_sid
         self.stream_sid = stream_sid
         self._send_to_twilio = send
-        self._agent = agent
+        self._agent: Agent = make_agent(records=CallRecords(call_sid), recorder=self)
         self._greeting = greeting
         self._transfer_number = transfer_number
         self._ring: str | None = None  # where a hand-over rings, once decided
-        self.history: list[dict] = []
+        self._whisper = ""  # what the advisor hears first on a transfer the agent asked for
         self._stt_events: asyncio.Queue = asyncio.Queue()
         self._tts_events: asyncio.Queue = asyncio.Queue()
         self._records: asyncio.Queue = asyncio.Queue()
@@ -207,6 +227,8 @@ class CallSession:
             if task is not None and task is not running and task.get_name() != "recorder":
                 task.cancel()
         await self._speaker.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._agent.aclose(), timeout=30)  # writes still running land first
         final_outcome = None if self._handed_over else (self._outcome or outcome)
         if final_outcome:
             self._records.put_nowait(("finish", {"outcome": final_outcome, "reason": reason, "error": error}))
@@ -297,40 +319,65 @@ class CallSession:
         self._listener.finalize()
         self._silence_prompts = 0
         self._record(SpeakerRole.CALLER, text, started_at=timezone.now())
-        self.history.append({"role": "user", "content": text})
+        self._agent.hear(text)
         if self._ending:
             return
-        if self._reply_task and not self._reply_task.done():
-            self._reply_task.cancel()
+        previous = self._reply_task
+        if previous and not previous.done() and previous is not asyncio.current_task():
+            # A reply still thinking (nothing said yet): it gives way to one that answers everything said.
+            previous.cancel()
+            with contextlib.suppress(BaseException):
+                await previous
+            if self._current is not None and self._current.reply and not self._current.finished:
+                self._save_agent_turn(self._current, interrupted=True)
+                self._current = None
         self._reply_task = asyncio.create_task(self._reply(final_at), name="reply")
 
     # ------------------------------------------------------------------ answering
 
     async def _reply(self, final_at: float) -> None:
-        turn = AgentTurn(interruptible=True, answers_final_at=final_at)
+        turn = AgentTurn(interruptible=True, answers_final_at=final_at, reply=True)
         self._current = turn
         chunker = SentenceChunker()
         timeout = settings.VOICE_AGENT_TIMEOUT_SECONDS
         metrics.REQUEST_SENT.set(turn.request_sent)  # this task's own context: the mark lands on this turn
+        stream = self._agent.reply()
+        filler: asyncio.Task | None = None
         try:
-            stream = self._agent.reply(list(self.history))
             turn.asked_at = time.monotonic()
             while True:
                 try:
-                    async with asyncio.timeout(timeout):
+                    # The model's silence is bounded; tools have their own time limit inside the agent.
+                    async with asyncio.timeout(None if turn.tools_running else timeout):
                         event = await anext(stream)
                 except StopAsyncIteration:
                     break
                 arrived = time.monotonic()
-                if turn.first_token_at is None:
-                    turn.first_token_at = arrived
                 if isinstance(event, TextDelta):
+                    if turn.first_token_at is None:
+                        turn.first_token_at = arrived
                     for chunk in chunker.feed(event.text):
                         if turn.first_chunk_token_at is None:
                             turn.first_chunk_token_at = arrived
                         await self._speak(turn, chunk)
-                elif isinstance(event, ToolCall) and event.name in (END_CALL, TRANSFER):
-                    turn.action = event.name
+                elif isinstance(event, ToolsStarted):
+                    # The preface ("Let me check Tuesday.") is said now, not after the tools.
+                    for chunk in chunker.flush():
+                        if turn.first_chunk_token_at is None:
+                            turn.first_chunk_token_at = arrived
+                        await self._speak(turn, chunk)
+                    turn.tools_running, turn.tools_started_at = len(event.calls), arrived
+                    if filler is None and not turn.sentences:
+                        filler = asyncio.create_task(self._filler(turn, event), name="filler")
+                elif isinstance(event, ToolFinished):
+                    turn.tools_running = max(0, turn.tools_running - 1)
+                    if not turn.tools_running and turn.tools_started_at is not None:
+                        turn.tools_seconds += arrived - turn.tools_started_at
+                        turn.tools_started_at = None
+                elif isinstance(event, EndCall):
+                    turn.action = END_CALL
+                elif isinstance(event, Transfer):
+                    turn.action, self._whisper = TRANSFER, event.whisper
             for chunk in chunker.flush():
                 if turn.first_chunk_token_at is None:
                     turn.first_chunk_token_at = time.monotonic()  # a reply shorter than one chunk
@@ -345,15 +392,30 @@ class CallSession:
         except deepgram.SpeakerError as exc:
             await self._speech_failed(str(exc), unsaid=turn.text())
             return
+        finally:
+            if filler is not None:
+                filler.cancel()
+            # Closed here, in this task, also when it is cancelled: the agent's conversation takes in the
+            # reply's last words before the driver says which of them were heard.
+            with contextlib.suppress(Exception):
+                await stream.aclose()
         turn.generated = True
         if not turn.sentences:
             await self._finish_turn(turn)
         elif turn.all_heard():
             await self._finish_turn(turn)
 
-    async def _speak(self, turn: AgentTurn, text: str) -> None:
+    async def _filler(self, turn: AgentTurn, started: ToolsStarted) -> None:
+        """Tools still running about a second after the caller's words, and nothing said yet: a short filler."""
+        due = (turn.answers_final_at or time.monotonic()) + settings.AGENT_FILLER_AFTER_SECONDS
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        if turn is self._current and not turn.finished and not turn.sentences and turn.tools_running:
+            with contextlib.suppress(deepgram.SpeakerError):
+                await self._speak(turn, self._agent.filler(started.calls), filler=True)
+
+    async def _speak(self, turn: AgentTurn, text: str, *, filler: bool = False) -> None:
         self._sentence_ids += 1
-        sentence = Sentence(id=self._sentence_ids, text=text, mark=f"s{self._sentence_ids}")
+        sentence = Sentence(id=self._sentence_ids, text=text, mark=f"s{self._sentence_ids}", filler=filler)
         turn.sentences.append(sentence)
         self._by_mark[sentence.mark] = (turn, sentence)
         await self._speaker.say(sentence.id, speakable(text))
@@ -428,13 +490,23 @@ class CallSession:
 
     def _save_agent_turn(self, turn: AgentTurn, *, interrupted: bool) -> None:
         turn.finished = True
-        if not turn.sentences:
-            return
         heard = turn.heard_text()
-        if heard:
-            self.history.append({"role": "assistant", "content": heard})
+        if turn.reply:
+            self._agent.heard(turn.heard_model_text())
+        else:
+            self._agent.said(heard)
+        if not turn.sentences and not turn.tools:
+            return
         self._record(SpeakerRole.AGENT, turn.text(), heard_text=heard, interrupted=interrupted,
-                     started_at=turn.started_at, timings=turn.timings())  # fmt: skip
+                     started_at=turn.started_at, timings=turn.timings(), tools=turn.tools_heard())  # fmt: skip
+
+    def tool_finished(self, invocation: ToolInvocation) -> None:
+        """The agent's recorder: a tool call is kept with the reply it belongs to, or alone if that is saved."""
+        turn = self._current
+        if turn is not None and turn.reply and not turn.finished:
+            turn.tools.append((invocation, len(turn.sentences)))
+        else:
+            self._records.put_nowait(("tool", {"invocation": invocation}))
 
     async def _interrupt_agent(self) -> None:
         """Barge-in: stop the audio at Twilio and at the TTS, stop the model, keep only what was heard."""
@@ -503,7 +575,7 @@ class CallSession:
         number = await self._ring_number()
         self._record_system(f"Handed over to {number}." if number else "Asked the caller to leave a message.")
         self._handed_over = True
-        await handover.transfer(self.call_sid, number)
+        await handover.transfer(self.call_sid, number, whisper=self._whisper or self._agent.transfer_whisper())
         await self.stop(outcome=None, reason="handed over")
 
     async def _speech_failed(self, error: str, *, unsaid: str) -> None:
@@ -521,10 +593,10 @@ class CallSession:
     # ------------------------------------------------------------------ records
 
     def _record(self, speaker: str, text: str, *, heard_text: str = "", interrupted: bool = False,
-                started_at: datetime, timings: dict | None = None) -> None:  # fmt: skip
+                started_at: datetime, timings: dict | None = None, tools=()) -> None:  # fmt: skip
         self._records.put_nowait(("turn", {
             "speaker": speaker, "text": text, "heard_text": heard_text, "interrupted": interrupted,
-            "started_at": started_at, "ended_at": timezone.now(), "timings": timings or {},
+            "started_at": started_at, "ended_at": timezone.now(), "timings": timings or {}, "tools": list(tools),
         }))  # fmt: skip
 
     def _record_system(self, text: str) -> None:
@@ -540,6 +612,8 @@ class CallSession:
             try:
                 if kind == "turn":
                     await _turn_record(call_sid=self.call_sid, **fields)
+                elif kind == "tool":
+                    await _tool_invocation_record(call_sid=self.call_sid, **fields)
                 else:
                     await _call_finish(call_sid=self.call_sid, **fields)
             except Exception:
@@ -549,5 +623,6 @@ class CallSession:
 # The voice services, callable from the event loop (each runs in Django's database thread).
 _mark_stream_started = database_sync_to_async(services.call_mark_stream_started)
 _turn_record = database_sync_to_async(services.turn_record)
+_tool_invocation_record = database_sync_to_async(services.tool_invocation_record)
 _call_finish = database_sync_to_async(services.call_finish)
 _number_to_ring = database_sync_to_async(number_to_ring)

@@ -1,36 +1,51 @@
-"""What a call session needs from the database when the stream starts (read once, in the database thread)."""
+"""What a call session needs from the database when the stream starts (read once, in the database thread):
+the call, the dealership, and what the agent knows before the caller's first word."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils import timezone
+
+from agent.context import ConversationStart, caller_facts, shop_facts
+from agent.model_agent import ModelAgent
 from crm.selectors import dealership_profile
-from voice.agent import CallContext, ModelAgent
-from voice.models import Call
+from voice.models import Call, Purpose
+from voice.selectors import open_callbacks_for
 
 
 @dataclass(frozen=True)
 class StartingCall:
     call_sid: str
     from_number: str
-    caller_name: str
-    dealership: str
     greeting: str
     transfer_number: str
+    conversation: ConversationStart
 
-    def agent(self):
-        return ModelAgent(CallContext(dealership=self.dealership, caller_name=self.caller_name))
+    def agent(self, *, records=None, recorder=None) -> ModelAgent:
+        return ModelAgent(self.conversation, records=records, recorder=recorder)
 
 
 def load_call_context(call_sid: str) -> StartingCall:
     call = Call.objects.select_related("customer").filter(call_sid=call_sid).first()
     profile = dealership_profile()
-    customer = call.customer if call else None
+    customer_id = call.customer_id if call else None
+    open_requests = tuple(
+        f"{timezone.localtime(callback.created_at):%b %-d}: {callback.message or 'a callback request'}"[:200]
+        for callback in open_callbacks_for(customer_id)
+    ) if customer_id else ()  # fmt: skip
+    from_number = call.from_number if call else ""
+    conversation = ConversationStart(
+        shop=shop_facts(),
+        call_sid=call_sid,
+        caller_phone=from_number if from_number.startswith("+") else "",
+        caller=caller_facts(customer_id, open_requests=open_requests),
+        reminder=bool(call and call.purpose == Purpose.REMINDER),
+    )
     return StartingCall(
         call_sid=call_sid,
-        from_number=call.from_number if call else "",
-        caller_name=customer.full_name if customer else "",
-        dealership=profile.name,
+        from_number=from_number,
         greeting=profile.greeting,
         transfer_number=str(profile.transfer_phone or ""),
+        conversation=conversation,
     )

@@ -5,9 +5,10 @@ import asyncio
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from agent.providers import openai_chat
 from knowledge.selectors import embedding_coverage
 from scheduling.calendar.google import calendar_check
-from voice.providers import deepgram, openai_llm, twilio
+from voice.providers import deepgram, twilio
 
 SECRETS = ("TWILIO_AUTH_TOKEN", "DEEPGRAM_API_KEY", "OPENAI_API_KEY")
 
@@ -19,7 +20,7 @@ class Command(BaseCommand):
         results = [
             ("Twilio", twilio.is_configured(), *twilio.TwilioCalls().check()),
             ("Deepgram", deepgram.is_configured(), *asyncio.run(deepgram.check())),
-            ("OpenAI", openai_llm.is_configured(), *asyncio.run(openai_llm.check())),
+            ("OpenAI", openai_chat.is_configured(), *asyncio.run(openai_chat.check())),
             ("Google Calendar", bool(settings.GOOGLE_CALENDAR_ID or settings.GOOGLE_SERVICE_ACCOUNT_FILE),
              *calendar_check()),
         ]  # fmt: skip

@@ -3,7 +3,7 @@
 import asyncio
 import gc
 
-from voice.providers.loop_clients import LoopClients
+from agent.providers.loop_clients import LoopClients
 
 
 class Client:

@@ -1,5 +1,5 @@
 """The agent's model: OpenAI chat completions, streamed, through the official SDK (the only module importing it
-for the voice channel). Any OpenAI-compatible endpoint works through OPENAI_BASE_URL."""
+for the agent). Any OpenAI-compatible endpoint works through OPENAI_BASE_URL."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 import openai
 from django.conf import settings
 
-from voice import metrics
-from voice.agent_events import AgentError, TextDelta, ToolCall
-from voice.providers.loop_clients import LoopClients
+from agent import metrics
+from agent.events import AgentError, TextDelta, ToolCall
+from agent.providers.loop_clients import LoopClients
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ def client() -> openai.AsyncOpenAI:
     """The OpenAI client for this key and endpoint on the running event loop (see loop_clients).
 
     Retries would only add to a caller's wait: the session has its own timeout and fallback. The HTTP client
-    is the SDK's default one, which also marks when each request leaves (voice.metrics.REQUEST_SENT).
+    is the SDK's default one, which also marks when each request leaves (agent.metrics.REQUEST_SENT).
     """
     configuration = (settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, settings.VOICE_AGENT_TIMEOUT_SECONDS)
     return _clients.get(configuration, lambda: openai.AsyncOpenAI(
@@ -43,7 +43,7 @@ async def _request_leaving(request) -> None:
 
 
 def preload() -> None:
-    """Build a client once, importing what the SDK loads on first use (voice.preload); it is not kept."""
+    """Build a client once, importing what the SDK loads on first use (voice.preload loads it); it is not kept."""
     openai.AsyncOpenAI(api_key="preload", base_url=settings.OPENAI_BASE_URL or None)
 
 
@@ -90,8 +90,11 @@ class OpenAIChat:
             try:
                 arguments = json.loads(call["arguments"] or "{}")
             except json.JSONDecodeError:
-                arguments = {}
-            yield ToolCall(id=call["id"] or f"call_{index}", name=call["name"], arguments=arguments)
+                arguments = None  # the tool refuses it, and the model reads why
+            if not isinstance(arguments, dict):
+                arguments = None
+            yield ToolCall(id=call["id"] or f"call_{index}", name=call["name"], arguments=arguments,
+                           raw_arguments=call["arguments"])  # fmt: skip
 
 
 def _describe(exc: openai.APIError) -> str:

@@ -1,0 +1,132 @@
+"""What the agent knows before the caller's first word: the shop, the day, and for a known caller their records.
+
+Read once at the start of a conversation (in the database thread) and again after the agent changed
+something, so a known caller costs no lookup round trip and the prompt never goes stale within a call.
+Everything here is plain data: the prompt template only formats it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from crm.models import Customer
+from crm.selectors import dealership_profile
+from scheduling.selectors import ShopCalendar, dealership_zone, spoken_datetime, upcoming_appointments_for
+
+DAYS_OF_HOURS = 7
+
+
+@dataclass(frozen=True)
+class VehicleFacts:
+    id: int
+    name: str  # "2019 Honda Civic"
+    plate_ending: str = ""
+
+
+@dataclass(frozen=True)
+class AppointmentFacts:
+    id: int
+    start: str  # ISO 8601 with offset, for the next tool call
+    spoken: str  # "Tuesday, March 3rd at 2:30 PM"
+    services: str
+    vehicle: str
+    status: str
+
+
+@dataclass(frozen=True)
+class CallerFacts:
+    customer_id: int
+    name: str
+    first_name: str
+    vehicles: tuple[VehicleFacts, ...] = ()
+    appointments: tuple[AppointmentFacts, ...] = ()
+    open_requests: tuple[str, ...] = ()  # messages waiting for an advisor's callback, from the driver
+
+
+@dataclass(frozen=True)
+class ShopFacts:
+    dealership: str
+    now: datetime  # aware, in the dealership's zone
+    hours: tuple[str, ...]  # "Monday, December 7th: 7 AM to 6 PM, closed 12 to 1 PM", this week from today
+    main_phone: str = ""
+
+    @property
+    def today(self) -> str:
+        return f"{self.now:%A, %B} {self.now.day}, {self.now.year}"
+
+    @property
+    def time(self) -> str:
+        return _clock(self.now)
+
+    @property
+    def zone(self) -> str:
+        return str(self.now.tzinfo)
+
+
+@dataclass(frozen=True)
+class ConversationStart:
+    """Who the agent talks with and for whom: what a driver gives the agent when a conversation begins."""
+
+    shop: ShopFacts
+    call_sid: str = ""
+    caller_phone: str = ""  # E.164, "" when withheld
+    caller: CallerFacts | None = None
+    reminder: bool = False
+
+
+def _clock(moment: datetime) -> str:
+    return f"{moment:%-I}:{moment:%M} {moment:%p}" if moment.minute else f"{moment:%-I} {moment:%p}"
+
+
+def shop_facts(*, now: datetime | None = None) -> ShopFacts:
+    zone = dealership_zone()
+    now = (now or timezone.now()).astimezone(zone)
+    profile = dealership_profile()
+    first = now.date()
+    last = first + timedelta(days=DAYS_OF_HOURS - 1)
+    calendar = ShopCalendar(first, last)
+    hours = []
+    for offset in range(DAYS_OF_HOURS):
+        day = first + timedelta(days=offset)
+        label = spoken_datetime(datetime.combine(day, datetime.min.time(), tzinfo=zone), today=first).split(" at ")[0]
+        working = calendar.working_day(day)
+        if working is None or not working.windows:
+            hours.append(f"{label}: closed")
+            continue
+        opens, closes = working.windows[0][0].astimezone(zone), working.windows[-1][1].astimezone(zone)
+        line = f"{label}: {_clock(opens)} to {_clock(closes)}"
+        breaks = [(a[1].astimezone(zone), b[0].astimezone(zone)) for a, b in zip(working.windows, working.windows[1:])]
+        if breaks:
+            line += ", closed " + " and ".join(f"{_clock(s)} to {_clock(e)}" for s, e in breaks)
+        hours.append(line)
+    return ShopFacts(dealership=profile.name, now=now, hours=tuple(hours),
+                     main_phone=str(profile.main_phone or ""))  # fmt: skip
+
+
+def caller_facts(customer_id: int | None, *, open_requests: tuple[str, ...] = ()) -> CallerFacts | None:
+    """A customer's name, vehicles and upcoming appointments; None when there is no such customer."""
+    if customer_id is None:
+        return None
+    customer = Customer.objects.filter(pk=customer_id).prefetch_related("vehicles").first()
+    if customer is None:
+        return None
+    vehicles = tuple(
+        VehicleFacts(id=v.pk, name=v.spoken_name, plate_ending=(v.plate or "")[-3:])
+        for v in sorted(customer.vehicles.all(), key=lambda v: v.pk)
+    )
+    appointments = tuple(
+        AppointmentFacts(
+            id=a.pk,
+            start=a.starts_at.astimezone(dealership_zone()).isoformat(),
+            spoken=spoken_datetime(a.starts_at),
+            services=", ".join(s.name for s in a.service_types.all()),
+            vehicle=a.vehicle.spoken_name,
+            status=a.get_status_display(),
+        )
+        for a in upcoming_appointments_for(customer.pk)[:5]
+    )
+    return CallerFacts(customer_id=customer.pk, name=customer.full_name, first_name=customer.first_name,
+                       vehicles=vehicles, appointments=appointments, open_requests=open_requests)  # fmt: skip

@@ -1,0 +1,49 @@
+"""Running the agent's database work (tools, context) from the event loop.
+
+Channels' ``database_sync_to_async`` and Django's async ORM send all of it to one shared thread, so with many
+calls on a server process every tool waits behind every other call's database work. With
+``AGENT_DATABASE_THREADS`` > 0 the agent uses a pool of its own that many threads wide instead (each thread
+keeps one connection, checked before each job as a request would be); 0 keeps the shared thread.
+bench/voice_tools.py measures both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+
+Result = TypeVar("Result")
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_lock = threading.Lock()
+
+
+def _executor(size: int) -> ThreadPoolExecutor:
+    global _pool, _pool_size
+    with _lock:
+        if _pool is None or _pool_size != size:
+            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="agent-db")
+            _pool_size = size
+        return _pool
+
+
+def _in_pool_thread(function: Callable[..., Result], args: tuple, kwargs: dict) -> Result:
+    close_old_connections()  # a connection the server dropped, or one past CONN_MAX_AGE, is replaced
+    return function(*args, **kwargs)
+
+
+async def run(function: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
+    threads = getattr(settings, "AGENT_DATABASE_THREADS", 0)
+    if threads <= 0:
+        return await database_sync_to_async(function)(*args, **kwargs)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_executor(threads), functools.partial(_in_pool_thread, function, args, kwargs))

@@ -1,0 +1,275 @@
+"""The agent backed by a chat model: it proposes tool calls, our tools decide, then it answers.
+
+One caller turn is at most AGENT_MAX_MODEL_ROUNDS model rounds. In each round the model's words stream out
+at once (its short preface, "Let me check Tuesday.", is spoken while the tools run), its tool calls are
+assembled, run (reads side by side, writes one at a time in the order asked), and their results appended as
+one assistant message with ``tool_calls`` followed by one tool message per call; then the model is asked
+again. The last round is asked to answer without tools; if it still asks for one, the caller is handed over.
+
+Interruptions (the driver cancels ``reply``): a write once started is never cancelled and its result always
+lands in the conversation, heard or not; a read is stopped and its result reads "cancelled"; end_call and a
+transfer are only events for the driver, which carries them out once the caller has heard the reply.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from agent import context as facts
+from agent import database
+from agent.conversation import CANCELLED_READ, Conversation
+from agent.events import AgentError, EndCall, TextDelta, ToolCall, ToolFinished, ToolsStarted, Transfer
+from agent.fillers import Fillers
+from agent.records import InvocationRecorder, ToolInvocation
+from agent.tools.base import Records, ToolContext, ToolKind, ToolResult
+from agent.tools.calls import END_CALL, TRANSFER
+from agent.tools.registry import TOOLS, run_tool, tool_schemas
+
+logger = logging.getLogger(__name__)
+
+SYSTEM_PROMPT_TEMPLATE = "agent/system.txt"
+TOO_SLOW = "Sorry, that's taking longer than it should on my side."
+GIVE_UP = "I'm sorry, I'm not able to sort that out myself."
+
+
+class ModelAgent:
+    """One conversation with the chat model (OpenAI or compatible) and the tools."""
+
+    def __init__(self, start: facts.ConversationStart, *, chat=None, records: Records | None = None,
+                 recorder: InvocationRecorder | None = None):  # fmt: skip
+        if chat is None:
+            from agent.providers.openai_chat import OpenAIChat
+
+            chat = OpenAIChat()
+        self._chat = chat
+        self._start = start
+        self._shop = start.shop
+        self._caller = start.caller
+        self._recorder = recorder
+        self.conversation = Conversation()
+        self.tool_context = ToolContext(
+            call_sid=start.call_sid, caller_phone=start.caller_phone, reminder=start.reminder, records=records,
+            customer_id=start.caller.customer_id if start.caller else None,
+            identified_by="caller_id" if start.caller else "",
+        )  # fmt: skip
+        self._stale = False  # the caller's facts changed (a write, an identification): read them again
+        self._late_writes: set[asyncio.Task] = set()
+        self._fillers = Fillers()
+
+    # --------------------------------------------------------------- what the driver tells the agent
+
+    def hear(self, text: str) -> None:
+        """A whole caller turn."""
+        self.conversation.add_user(text)
+
+    def said(self, text: str) -> None:
+        """The driver's own words (greeting, prompts) that the caller heard."""
+        self.conversation.add_said(text)
+
+    def heard(self, text: str) -> None:
+        """What of the last reply the caller heard, once it ended or was cut."""
+        self.conversation.settle_heard(text)
+
+    def filler(self, calls: Sequence[ToolCall]) -> str:
+        """A short line for the caller while these tools run, different from the last one used."""
+        return self._fillers.pick(calls)
+
+    def transfer_whisper(self, reason: str = "") -> str:
+        """One or two sentences for the advisor who takes the call: who, which car, what they want."""
+        caller = self._caller
+        who = f"{caller.name}, a customer" if caller else "A caller who is not on file"
+        if self._start.caller_phone and not caller:
+            who += f", calling from {_spoken_number(self._start.caller_phone)}"
+        car = f", about the {caller.vehicles[0].name}" if caller and len(caller.vehicles) == 1 else ""
+        wants = reason.strip().rstrip(".") or "asked to speak with a person"
+        return f"{who}{car}. {wants[0].upper()}{wants[1:]}."
+
+    # --------------------------------------------------------------- the reply
+
+    def system_prompt(self) -> str:
+        return render_to_string(SYSTEM_PROMPT_TEMPLATE, {
+            "shop": self._shop, "caller": self._caller, "caller_phone": self._start.caller_phone,
+            "identified_by": self.tool_context.identified_by,
+        }).strip()  # fmt: skip
+
+    async def reply(self) -> AsyncIterator[TextDelta | ToolsStarted | ToolFinished | EndCall | Transfer]:
+        """Answer what the caller said since the last reply. Raises AgentError when the model fails."""
+        await self._settle_late_writes()
+        await self._refresh_facts()
+        self.conversation.begin_reply()
+        rounds = max(1, settings.AGENT_MAX_MODEL_ROUNDS)
+        for round_number in range(1, rounds + 1):
+            last = round_number == rounds
+            text, calls = "", []
+            try:
+                async for event in self._chat.stream(self.conversation.for_model(self._prompt()),
+                                                     [] if last else tool_schemas()):  # fmt: skip
+                    if isinstance(event, TextDelta):
+                        text += event.text
+                        yield event
+                    elif isinstance(event, ToolCall):
+                        calls.append(event)
+            finally:
+                if not calls:
+                    self.conversation.add_text(text)  # also a cut-off reply's words; settle_heard trims them
+            if not calls:
+                return
+            if last:
+                # Asked to answer without tools and it still wants one: say so and hand over.
+                logger.warning("call %s: the model still asked for tools after %s rounds", self._start.call_sid,
+                               rounds)  # fmt: skip
+                self.conversation.add_text(text)
+                yield TextDelta(f" {GIVE_UP}")
+                yield Transfer(whisper=self.transfer_whisper("the assistant could not finish the request"))
+                return
+            results = self.conversation.add_tool_round(text, calls)
+            yield ToolsStarted(tuple(calls))
+            async for finished in self._run_round(calls, results, round_number):
+                yield finished
+            control = [call for call in calls if call.name in (END_CALL, TRANSFER)]
+            if control:
+                call = control[0]
+                if call.name == END_CALL:
+                    yield EndCall()
+                else:
+                    yield Transfer(whisper=self.transfer_whisper((call.arguments or {}).get("reason", "")),
+                                   reason=(call.arguments or {}).get("reason", ""))  # fmt: skip
+                return
+
+    def _prompt(self) -> str:
+        return self.system_prompt()
+
+    # --------------------------------------------------------------- tools
+
+    async def _run_round(self, calls: list[ToolCall], results: dict[str, dict], round_number: int):
+        """Run the round's calls: consecutive reads side by side, each write alone, in the order asked."""
+        for batch in _batches(calls):
+            tasks = {call.id: asyncio.ensure_future(self._invoke(call, round_number)) for call in batch}
+            try:
+                await asyncio.wait(tasks.values())
+            except asyncio.CancelledError:
+                self._on_interrupted(calls, results, tasks)
+                raise
+            for call in batch:
+                invocation = tasks[call.id].result()
+                Conversation.fill(results[call.id], invocation.result.for_model())
+                yield ToolFinished(call=call, result=invocation.result)
+
+    def _on_interrupted(self, calls, results, tasks) -> None:
+        """The caller interrupted mid-round: writes finish and land; reads and calls not started are cancelled."""
+        for call in calls:
+            task = tasks.get(call.id)
+            if task is None:
+                Conversation.fill(results[call.id], CANCELLED_READ)  # never started
+            elif task.done() and not task.cancelled():
+                Conversation.fill(results[call.id], task.result().result.for_model())
+            elif _is_write(call):
+                task.add_done_callback(lambda done, message=results[call.id]: _fill_from(message, done))
+                self._late_writes.add(task)
+                task.add_done_callback(self._late_writes.discard)
+            else:
+                task.cancel()
+                Conversation.fill(results[call.id], CANCELLED_READ)
+
+    async def _invoke(self, call: ToolCall, round_number: int) -> ToolInvocation:
+        tool = TOOLS.get(call.name)
+        kind = tool.kind if tool else ToolKind.READ
+        started_at, started = timezone.now(), time.monotonic()
+        work = asyncio.ensure_future(database.run(run_tool, self.tool_context, call))
+        cancelled = False
+        try:
+            # A write is shielded: neither the time limit nor an interruption stops it once it has started.
+            result = await asyncio.wait_for(asyncio.shield(work), timeout=settings.AGENT_TOOL_TIMEOUT_SECONDS)
+        except TimeoutError:
+            if kind is ToolKind.WRITE:
+                work.add_done_callback(lambda done: self._late_result(call, done))
+            else:
+                work.cancel()
+            result = ToolResult.refused(TOO_SLOW, error="timed out", still_running=kind is ToolKind.WRITE)
+        except asyncio.CancelledError:
+            if kind is not ToolKind.WRITE:
+                work.cancel()
+                cancelled = True
+                result = ToolResult.refused("", cancelled=True, error="stopped: the caller interrupted")
+                self._report(call, kind, result, started_at, started, round_number, cancelled=True)
+                raise
+            result = await work  # a write finishes, whatever happens around it
+            self._report(call, kind, result, started_at, started, round_number)
+            raise
+        invocation = self._report(call, kind, result, started_at, started, round_number, cancelled=cancelled)
+        return invocation
+
+    def _report(self, call, kind, result, started_at, started, round_number, *, cancelled=False) -> ToolInvocation:
+        if kind is ToolKind.WRITE and result.ok or call.name == "lookup_customer" and result.ok:
+            self._stale = True
+        invocation = ToolInvocation(call=call, kind=kind, result=result, started_at=started_at,
+                                    duration_ms=(time.monotonic() - started) * 1000, round=round_number,
+                                    cancelled=cancelled)  # fmt: skip
+        if self._recorder is not None:
+            self._recorder.tool_finished(invocation)
+        return invocation
+
+    def _late_result(self, call: ToolCall, done: asyncio.Future) -> None:
+        """A write that overran its time limit finished after all: the model hears how, before it answers next."""
+        if done.cancelled() or done.exception() is not None:
+            return
+        result = done.result()
+        self._stale = self._stale or result.ok
+        self.conversation.add_note(f"The {call.name} call that was taking long has now finished: {result.for_model()}")
+
+    async def _settle_late_writes(self) -> None:
+        if self._late_writes:
+            await asyncio.wait(list(self._late_writes))
+
+    async def _refresh_facts(self) -> None:
+        """After a write or an identification, read the caller's records again so the prompt is current."""
+        if not self._stale:
+            return
+        self._stale = False
+        customer_id = self.tool_context.customer_id
+        open_requests = self._caller.open_requests if self._caller else ()
+        self._caller = await database.run(facts.caller_facts, customer_id, open_requests=open_requests)
+
+    async def aclose(self) -> None:
+        """The conversation is over: wait for writes still running, so none is lost with the process's loop."""
+        with contextlib.suppress(Exception):
+            await self._settle_late_writes()
+
+
+def _is_write(call: ToolCall) -> bool:
+    tool = TOOLS.get(call.name)
+    return tool is not None and tool.kind is ToolKind.WRITE
+
+
+def _batches(calls: list[ToolCall]) -> list[list[ToolCall]]:
+    """Consecutive reads share a batch; a write is a batch of its own (it may depend on what came before)."""
+    batches: list[list[ToolCall]] = []
+    for call in calls:
+        if not _is_write(call) and batches and not _is_write(batches[-1][0]):
+            batches[-1].append(call)
+        else:
+            batches.append([call])
+    return batches
+
+
+def _fill_from(message: dict, done: asyncio.Future) -> None:
+    if done.cancelled() or done.exception() is not None:
+        Conversation.fill(message, ToolResult.refused("", error="the change failed").for_model())
+    else:
+        Conversation.fill(message, done.result().result.for_model())
+
+
+def _spoken_number(number: str) -> str:
+    digits = "".join(ch for ch in number if ch.isdigit())[-10:]
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}" if len(digits) == 10 else number
+
+
+__all__ = ["AgentError", "ModelAgent", "SYSTEM_PROMPT_TEMPLATE"]
