@@ -1,13 +1,18 @@
 """Reads with rules: finding customers by any spelling of a phone number, the dealership's profile."""
 
+import re
+import unicodedata
+
 from django.db.models import Q, QuerySet
 
-from crm.models import Customer, DealershipProfile
+from crm.models import Customer, DealershipProfile, Vehicle
 from crm.phones import phone_digits, try_normalize_phone
 from crm.vin import normalize_vin
 
 # Fewer digits than this match too many numbers to be useful in a search box.
 MIN_PHONE_FRAGMENT_DIGITS = 4
+# A VIN ending shorter than this matches too many vehicles to prove anything.
+MIN_VIN_ENDING = 4
 
 
 def customer_find_by_phone(raw: str) -> Customer | None:
@@ -61,3 +66,68 @@ def dealership_profile() -> DealershipProfile:
     """The dealership's single profile row (created by a migration)."""
     profile = DealershipProfile.objects.filter(pk=DealershipProfile.SINGLETON_ID).first()
     return profile if profile is not None else DealershipProfile(pk=DealershipProfile.SINGLETON_ID)
+
+
+# --------------------------------------------------------------------------- for the phone agent's tools
+
+
+def customer_get(customer_id: int) -> Customer | None:
+    """The customer with this id and their vehicles, or None."""
+    return Customer.objects.prefetch_related("vehicles").filter(pk=customer_id).first()
+
+
+def normalize_plate(raw: str) -> str:
+    """A plate as stored: upper case, no spaces or dashes ("abc-1234" -> "ABC1234")."""
+    return re.sub(r"[\s\-]", "", raw or "").upper()
+
+
+def name_words(text: str) -> list[str]:
+    """The words of a name, compared without case, accents or punctuation ("O'Brien-Núñez" -> obrien, nunez)."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    plain = re.sub(r"[’'`]", "", plain)
+    return re.findall(r"[^\W\d_]+", plain)
+
+
+def _name_matches(customer: Customer, spoken: str) -> bool:
+    """Every word of the customer's first and of their last name is in what the caller said, in any order.
+
+    A customer without a last name cannot be matched: a first name alone identifies no one.
+    """
+    first, last = name_words(customer.first_name), name_words(customer.last_name)
+    if not first or not last:
+        return False
+    said = set(name_words(spoken))
+    return set(first) <= said and set(last) <= said
+
+
+def customer_verify_identity(*, name: str, plate: str = "", vin_ending: str = "") -> Customer | None:
+    """The customer a caller on an unknown number proves to be, or None.
+
+    The name must match the customer's first and last name (case, accents and order aside), and the
+    plate (spaces and dashes aside) and/or the VIN ending given must be on one of that customer's
+    vehicles; when both are given, both must match. None says nothing about which part failed.
+    """
+    plate = normalize_plate(plate)
+    vin_ending = normalize_vin(vin_ending)
+    if (not plate and not vin_ending) or (vin_ending and len(vin_ending) < MIN_VIN_ENDING):
+        return None
+    candidates = Customer.objects.all()
+    if plate:
+        candidates = candidates.filter(pk__in=Vehicle.objects.filter(plate=plate).values("customer_id"))
+    if vin_ending:
+        candidates = candidates.filter(pk__in=Vehicle.objects.filter(vin__endswith=vin_ending).values("customer_id"))
+    matches = [customer for customer in candidates if _name_matches(customer, name)]
+    # Two customers with the same name and the same plate (a plate passed on): no telling who is calling.
+    return matches[0] if len(matches) == 1 else None
+
+
+def vehicle_for_customer(vehicle_id: int, customer_id: int) -> Vehicle | None:
+    """The vehicle with this id if it belongs to this customer, else None (whether or not it exists)."""
+    return Vehicle.objects.select_related("customer").filter(pk=vehicle_id, customer_id=customer_id).first()
+
+
+def vehicle_vin_registered(vin: str) -> bool:
+    """Whether a vehicle with this VIN (any spelling) is already on file."""
+    vin = normalize_vin(vin)
+    return bool(vin) and Vehicle.objects.filter(vin=vin).exists()

@@ -15,12 +15,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from scheduling.models import (
     ACTIVE_STATUSES,
     Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
     Bay,
     Closure,
     OpeningHours,
@@ -338,4 +340,69 @@ def upcoming_appointments_for(customer_id: int, *, now: datetime | None = None) 
         .select_related("vehicle", "bay")
         .prefetch_related("service_types")
         .order_by("starts_at")
+    )
+
+
+# --------------------------------------------------------------------------- for the phone agent's tools
+
+
+def active_service_menu() -> QuerySet[ServiceType]:
+    """The services the shop offers now (inactive ones are hidden from callers), by name."""
+    return ServiceType.objects.filter(active=True).order_by("name")
+
+
+def service_types_by_ids(ids: Iterable[int]) -> list[ServiceType]:
+    """The service types with these ids, active or not, in the order asked, each once; unknown ids are left out."""
+    wanted = list(dict.fromkeys(ids))
+    found = ServiceType.objects.in_bulk(wanted)
+    return [found[pk] for pk in wanted if pk in found]
+
+
+def appointment_for_customer(appointment_id: int, customer_id: int) -> Appointment | None:
+    """The appointment with this id if it is this customer's (any status), with its vehicle and services.
+
+    None when it is someone else's or does not exist: a caller is not told which.
+    """
+    return (
+        Appointment.objects.filter(pk=appointment_id, customer_id=customer_id)
+        .select_related("vehicle", "bay")
+        .prefetch_related("service_types")
+        .first()
+    )
+
+
+def current_visit(customer_id: int, *, now: datetime | None = None) -> Appointment | None:
+    """The visit a customer asking "is my car ready?" means, or None.
+
+    In this order: a car checked in (at the shop, on any day; the latest if several); a job completed
+    today (its day, or its completion, is today in the dealership's zone); a booked or confirmed
+    appointment today (the car is not in yet).
+    """
+    now = now or timezone.now()
+    zone = dealership_zone()
+    today = now.astimezone(zone).date()
+    day_start = datetime.combine(today, time.min, tzinfo=zone)
+    day_end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=zone)
+    visits = Appointment.objects.filter(customer_id=customer_id).select_related("vehicle").prefetch_related(
+        "service_types"
+    )
+    checked_in = visits.filter(status=AppointmentStatus.CHECKED_IN).order_by("-starts_at").first()
+    if checked_in is not None:
+        return checked_in
+    today_q = Q(starts_at__lt=day_end, ends_at__gt=day_start)
+    completed_today = Q(
+        events__action=AppointmentEvent.Action.COMPLETED, events__at__gte=day_start, events__at__lt=day_end
+    )
+    completed = (
+        visits.filter(Q(status=AppointmentStatus.COMPLETED) & (today_q | completed_today))
+        .distinct()
+        .order_by("-ends_at")
+        .first()
+    )
+    if completed is not None:
+        return completed
+    return (
+        visits.filter(today_q, status__in=(AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED))
+        .order_by("starts_at")
+        .first()
     )

@@ -49,7 +49,8 @@ class Change:
 
 @dataclass(frozen=True)
 class ToolResult:
-    """What the model reads back (``data``, compact), and for a refusal one sentence to say (``say``)."""
+    """What the model reads back (``data``, compact), and a sentence fit to say as it is (``say``): for a refusal
+    or a failure always, and for answers best given in words ("Your 2019 Honda Civic is ready for pickup.")."""
 
     ok: bool
     data: dict[str, Any] = field(default_factory=dict)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from agent.events import ToolCall
-from agent.tools import calls
+from agent.tools import appointments, calls, customers, knowledge, messages
 from agent.tools.base import Tool, ToolContext, ToolKind, ToolRefused, ToolResult
 from crm.errors import ServiceError
 
@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side with that."
 
-_TOOLS: list[Tool] = [*calls.TOOLS]
+_TOOLS: list[Tool] = [*customers.TOOLS, *appointments.TOOLS, *knowledge.TOOLS, *messages.TOOLS, *calls.TOOLS]
 TOOLS: dict[str, Tool] = {tool.name: tool for tool in _TOOLS}
 
 

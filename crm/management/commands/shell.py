@@ -11,6 +11,16 @@ import inspect
 from django.core.management.commands import shell
 
 PROJECT_APPS = ("crm", "scheduling", "knowledge", "voice")
+# The agent has no services of its own: support reaches it through its tools and what it knows at call start,
+# e.g. run_tool(ToolContext(customer_id=42), ToolCall("t1", "get_upcoming_appointments", {})).
+AGENT_IMPORTS = (
+    "agent.tools.registry.run_tool",
+    "agent.tools.registry.TOOLS",
+    "agent.tools.base.ToolContext",
+    "agent.events.ToolCall",
+    "agent.context.caller_facts",
+    "agent.context.shop_facts",
+)
 
 
 class Command(shell.Command):
@@ -30,4 +40,4 @@ class Command(shell.Command):
                     for name, obj in inspect.getmembers(module, inspect.isfunction)
                     if obj.__module__ == module_name and not name.startswith("_")
                 ]
-        return paths
+        return [*paths, *AGENT_IMPORTS]
