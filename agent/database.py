@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 Result = TypeVar("Result")
 
@@ -39,6 +39,27 @@ def _executor(size: int) -> ThreadPoolExecutor:
 def _in_pool_thread(function: Callable[..., Result], args: tuple, kwargs: dict) -> Result:
     close_old_connections()  # a connection the server dropped, or one past CONN_MAX_AGE, is replaced
     return function(*args, **kwargs)
+
+
+def shutdown() -> None:
+    """Close the pool's database connections and its threads (tests; a process that is going away)."""
+    global _pool
+    with _lock:
+        pool, _pool = _pool, None
+    if pool is None:
+        return
+    threads = len(pool._threads)  # started so far; each holds at most one connection
+    if threads:
+        # One job per thread: each closes its own connections, then waits for the others, so no thread takes two.
+        barrier = threading.Barrier(threads)
+
+        def close_own() -> None:
+            connections.close_all()
+            barrier.wait(timeout=30)
+
+        for future in [pool.submit(close_own) for _ in range(threads)]:
+            future.result(timeout=60)
+    pool.shutdown(wait=True)
 
 
 async def run(function: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:

@@ -21,6 +21,19 @@ def is_configured() -> bool:
     return bool(settings.OPENAI_API_KEY)
 
 
+# Models whose shutdown the installed SDK (openai 3.54) announces; a configured one keeps working until then.
+RETIRING_MODELS = {name: "2027-01-14" for name in ("gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini")}
+
+
+def retirement_warning(model: str | None = None) -> str:
+    """A sentence when the configured model (or ``model``) is announced to shut down, else ""."""
+    model = model or settings.OPENAI_MODEL
+    shutdown = RETIRING_MODELS.get(model)
+    if not shutdown:
+        return ""
+    return f"OPENAI_MODEL={model} is announced to shut down on {shutdown}: choose another model (see the README)"
+
+
 _clients: LoopClients[openai.AsyncOpenAI] = LoopClients()
 
 
@@ -117,3 +130,32 @@ async def check() -> tuple[bool, str]:
     if settings.OPENAI_MODEL not in names:
         return True, f"reachable, key accepted; model {settings.OPENAI_MODEL} is not listed by the endpoint"
     return True, f"reachable, key accepted, model {settings.OPENAI_MODEL} available"
+
+
+# Seconds one whole (not streamed) reply may take: work in the background, where nobody waits on the line.
+COMPLETE_TIMEOUT_SECONDS = 30.0
+
+
+def complete(messages: list[dict], *, max_tokens: int) -> str:
+    """One whole reply, blocking, for work outside a call's event loop (Celery tasks such as a call's summary).
+
+    Uses the SDK's synchronous client, made for this request and closed after it, so it works in any thread with
+    or without an event loop. One retry for a passing failure. Raises AgentError when the model is not
+    configured, fails, or answers nothing.
+    """
+    if not is_configured():
+        raise AgentError("the model is not configured (OPENAI_API_KEY is empty)")
+    try:
+        with openai.OpenAI(api_key=settings.OPENAI_API_KEY, base_url=settings.OPENAI_BASE_URL or None,
+                           timeout=COMPLETE_TIMEOUT_SECONDS, max_retries=1) as sync_client:  # fmt: skip
+            response = sync_client.chat.completions.create(
+                model=settings.OPENAI_MODEL, messages=messages, max_completion_tokens=max_tokens
+            )
+    except openai.APIError as exc:
+        raise AgentError(_describe(exc)) from exc
+    except openai.OpenAIError as exc:
+        raise AgentError(f"the model could not be asked ({type(exc).__name__})") from exc
+    text = (response.choices[0].message.content or "").strip() if response.choices else ""
+    if not text:
+        raise AgentError("the model answered nothing")
+    return text

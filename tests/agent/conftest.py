@@ -185,3 +185,13 @@ def assert_invalid(result: ToolResult, *words: str) -> None:
     for word in words:
         assert word in result.data["error"]
     assert not result.changes
+
+
+@pytest.fixture(autouse=True)
+def agent_database_threads_closed():
+    """The agent's own database threads keep a connection each: closed after every test, so the test database
+    can be dropped and no test sees another's pool."""
+    yield
+    from agent.database import shutdown
+
+    shutdown()

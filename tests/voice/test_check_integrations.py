@@ -91,3 +91,17 @@ def test_google_calendar_reachable_through_the_client_library(settings):
     settings.GOOGLE_SERVICE_ACCOUNT_FILE, settings.GOOGLE_CALENDAR_ID = "/unused.json", "shop@example.com"
     http = HttpMockSequence([({"status": "200"}, _json.dumps({"summary": "Service bays", "timeZone": "America/Phoenix"}))])
     assert calendar_check(http=http) == (True, "reachable: Service bays (America/Phoenix)")
+
+
+@pytest.mark.parametrize("model", ["gpt-4o", "gpt-4.1-mini"])
+def test_a_model_announced_to_shut_down_is_warned_about(settings, model):
+    settings.OPENAI_API_KEY, settings.OPENAI_MODEL = "", model
+    output, code = run()
+    assert code == 0
+    assert model in line(output, "Model") and "2027-01-14" in line(output, "Model") and "WARN" in line(output, "Model")
+
+
+def test_a_current_model_gets_no_warning(settings):
+    settings.OPENAI_API_KEY, settings.OPENAI_MODEL = "", "gpt-5-mini"
+    output, _ = run()
+    assert not [row for row in output.splitlines() if row.startswith("Model")]

@@ -36,6 +36,9 @@ class Command(BaseCommand):
         else:
             line = coverage.error or "none: the knowledge base is searched by text only"
         self.stdout.write(f"{'Embeddings':<16} {'ok' if coverage.model else '--':<5} {_scrub(line)}")
+        retiring = openai_chat.retirement_warning()
+        if retiring:
+            self.stdout.write(f"{'Model':<16} {'WARN':<5} {retiring}")
         if broken:
             self.stderr.write("Some configured services are not reachable.")
             raise SystemExit(1)
