@@ -97,6 +97,7 @@ class ToolContext:
     records: Records | None = None
     # Bookings made in this conversation, by (customer, vehicle, services, start): asked twice, booked once.
     booked: dict[tuple, int] = field(default_factory=dict)
+    failed_identifications: int = 0  # name-and-plate guesses that did not match, in this conversation
 
     @property
     def actor(self) -> Actor:

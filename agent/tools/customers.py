@@ -116,6 +116,10 @@ class LookupCustomerArguments(Arguments):
         return self
 
 
+MAX_FAILED_IDENTIFICATIONS = 3
+TOO_MANY_TRIES = "I'm not able to match those details, so I can't open the account on this call."
+
+
 def _lookup_customer(context: ToolContext, arguments: LookupCustomerArguments) -> ToolResult:
     if not arguments.name:
         customer = customer_get(context.customer_id) if context.customer_id is not None else None
@@ -127,10 +131,14 @@ def _lookup_customer(context: ToolContext, arguments: LookupCustomerArguments) -
         )
     if len(name_words(arguments.name)) < 2:
         raise ToolRefused("I'll need your first and last name, please.", found=False)
+    if context.failed_identifications >= MAX_FAILED_IDENTIFICATIONS:
+        # Guessing names and plates one after another is not how a customer proves who they are.
+        raise ToolRefused(TOO_MANY_TRIES, found=False, hint="offer take_message or transfer_to_person")
     verified = customer_verify_identity(
         name=arguments.name, plate=arguments.plate, vin_ending=arguments.vin_last_digits
     )
     if verified is None:
+        context.failed_identifications += 1
         # Never say which part did not match: the name alone must reveal nothing.
         raise ToolRefused(NO_MATCH_PLATE if arguments.plate else NO_MATCH_VIN, found=False)
     context.customer_id = verified.pk

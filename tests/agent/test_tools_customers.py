@@ -3,7 +3,7 @@
 import pytest
 
 from agent.tools.base import ChangeKind
-from agent.tools.customers import NEED_IDENTITY, NO_MATCH_PLATE, NO_MATCH_VIN, NOT_ON_FILE
+from agent.tools.customers import NEED_IDENTITY, NO_MATCH_PLATE, NO_MATCH_VIN, NOT_ON_FILE, TOO_MANY_TRIES
 from crm import services as crm_services
 from crm.models import ConsentChange, Customer, Vehicle
 from tests.agent.conftest import STRANGER_PHONE, assert_invalid, call_tool, make_vin
@@ -318,3 +318,12 @@ def test_add_vehicle_with_a_valid_vin(context_for, customer):
     assert result.ok, result
     assert Vehicle.objects.get(customer=customer).vin == vin
     assert result.data["vin_end"] == vin[-6:]
+
+
+def test_after_three_wrong_guesses_in_one_call_even_the_right_details_are_refused(context_for, customer, vehicle):
+    context = context_for(None)
+    for plate in ("AAA1111", "BBB2222", "CCC3333"):
+        assert not call_tool(context, "lookup_customer", {"name": "Maria Lopez", "plate": plate}).ok
+    result = call_tool(context, "lookup_customer", {"name": "Maria Lopez", "plate": vehicle.plate})
+    assert not result.ok and result.say == TOO_MANY_TRIES
+    assert context.customer_id is None
