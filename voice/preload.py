@@ -16,10 +16,12 @@ def load_call_path() -> None:
 
     from agent.model_agent import SYSTEM_PROMPT_TEMPLATE
     from agent.providers import openai_chat
+    from agent.tools.registry import tool_schemas
     from voice.providers import deepgram, twilio
 
     _ = get_resolver().url_patterns  # the webhooks, and with them the admin
     get_template(SYSTEM_PROMPT_TEMPLATE)
+    tool_schemas()  # every tool module is imported by now; their schemas are built once, here
     deepgram.preload()
     openai_chat.preload()
     twilio.preload()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from agent.events import ToolCall
@@ -17,8 +18,14 @@ _TOOLS: list[Tool] = [*customers.TOOLS, *appointments.TOOLS, *knowledge.TOOLS, *
 TOOLS: dict[str, Tool] = {tool.name: tool for tool in _TOOLS}
 
 
+@functools.cache
+def _schemas() -> tuple[dict, ...]:
+    return tuple(tool.schema() for tool in TOOLS.values())
+
+
 def tool_schemas() -> list[dict]:
-    return [tool.schema() for tool in TOOLS.values()]
+    """Every tool's schema for the model's request (generated once: pydantic's schema building is not free)."""
+    return list(_schemas())
 
 
 def kind_of(name: str) -> ToolKind | None:

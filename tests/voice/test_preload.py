@@ -15,6 +15,8 @@ CALL_PATH = [
     "openai",
     "twilio.rest.api.v2010.account.call",
     "voice.webhooks",
+    "agent.tools.appointments",  # the agent's tools, their pydantic models and schemas
+    "agent.model_agent",
 ]
 
 REPORT = f"""
