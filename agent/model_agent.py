@@ -63,6 +63,8 @@ class ModelAgent:
         self._stale = False  # the caller's facts changed (a write, an identification): read them again
         self._late_writes: set[asyncio.Task] = set()
         self._fillers = Fillers()
+        self._replying = False  # a reply's generator is open
+        self._heard_later: str | None = None  # what was heard of it, told before the generator closed
 
     # --------------------------------------------------------------- what the driver tells the agent
 
@@ -75,8 +77,15 @@ class ModelAgent:
         self.conversation.add_said(text)
 
     def heard(self, text: str) -> None:
-        """What of the last reply the caller heard, once it ended or was cut."""
-        self.conversation.settle_heard(text)
+        """What of the last reply the caller heard, once it ended or was cut.
+
+        A driver that cuts a reply says so before the reply's generator has closed and added its last words;
+        the words heard are then kept once it has.
+        """
+        if self._replying:
+            self._heard_later = text
+        else:
+            self.conversation.settle_heard(text)
 
     def filler(self, calls: Sequence[ToolCall]) -> str:
         """A short line for the caller while these tools run, different from the last one used."""
@@ -102,6 +111,19 @@ class ModelAgent:
 
     async def reply(self) -> AsyncIterator[TextDelta | ToolsStarted | ToolFinished | EndCall | Transfer]:
         """Answer what the caller said since the last reply. Raises AgentError when the model fails."""
+        self._replying, self._heard_later = True, None
+        rounds = self._rounds()
+        try:
+            async for event in rounds:
+                yield event
+        finally:
+            await rounds.aclose()  # its last words are in the conversation before what was heard is applied
+            self._replying = False
+            if self._heard_later is not None:
+                self.conversation.settle_heard(self._heard_later)
+                self._heard_later = None
+
+    async def _rounds(self):
         await self._settle_late_writes()
         await self._refresh_facts()
         self.conversation.begin_reply()

@@ -1,6 +1,7 @@
 """The model agent's tool loop against the OpenAI stand-in, through the real SDK: fragments assembled, results
 paired, rounds bounded, call control left to the driver."""
 
+import asyncio
 import json
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -108,3 +109,36 @@ async def test_the_prompt_holds_the_day_the_hours_and_the_tools_schemas(model):
     assert {"end_call", "transfer_to_person"} <= names
     for tool in body["tools"]:
         assert tool["function"]["parameters"]["type"] == "object"
+
+
+async def test_a_reply_cut_mid_sentence_keeps_only_the_words_heard(model):
+    model.queue_text("We have openings on Monday at eight in the morning and on Tuesday at ten, "
+                     "and Wednesday is wide open.", tokens_per_second=20)  # fmt: skip
+    model.queue_text("Friday works.")
+    agent = ModelAgent(ConversationStart(shop=SHOP))
+    agent.hear("when can you fit me in")
+    first_words = asyncio.Event()
+
+    async def drive():  # as a call session does: the reply's own task, closing the stream on the way out
+        stream, said = agent.reply(), ""
+        try:
+            async for event in stream:
+                said += event.text if isinstance(event, TextDelta) else ""
+                if "Tuesday" in said:  # spoken so far: the caller heard up to "Monday"
+                    first_words.set()
+        finally:
+            await stream.aclose()
+
+    task = asyncio.create_task(drive())
+    await asyncio.wait_for(first_words.wait(), 30)
+    task.cancel()
+    agent.heard("We have openings on Monday")  # told before the task has even seen its cancellation
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    agent.hear("what about friday")
+    await events_of(agent)
+    assert model.chat_requests[1].messages[1:] == [
+        {"role": "user", "content": "when can you fit me in"},
+        {"role": "assistant", "content": "We have openings on Monday"},
+        {"role": "user", "content": "what about friday"},
+    ]
