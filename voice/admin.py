@@ -1,29 +1,41 @@
-"""Calls and callback requests in the admin.
+"""Calls and callback requests in the admin, and a customer's calls on the customer's page.
 
 Calls are records of what happened on the phone line: nobody adds or edits them
 here (managers may delete one). A call's page shows the conversation like a
-chat; turns have no admin of their own. Callback requests are the messages callers left; advisors work through
-the open ones and mark them done.
+chat, with each of the agent's tool calls after the turn it belongs to, and what
+the call changed with links to it; turns and tool calls have no admin of their
+own. Callback requests are the messages callers left; advisors work through the
+open ones and mark them done.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
 
 from django.contrib import admin, messages
 from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.template.loader import select_template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from crm.admin import PhoneSearchMixin
+from crm.models import Customer
 from crm.phones import format_phone, phone_digits, try_normalize_phone
 from crm.selectors import MIN_PHONE_FRAGMENT_DIGITS
 from voice import services
 from voice.models import Call, CallbackRequest, CallbackStatus, Direction, Speaker
 from voice.providers.twilio import is_configured as twilio_is_configured
-from voice.selectors import call_number_search_q, call_with_conversation, phone_agent_missing_settings
+from voice.selectors import (
+    call_number_search_q,
+    call_with_records,
+    calls_with_changes,
+    describe_change,
+    phone_agent_missing_settings,
+)
 
 # Turn timing fields, in the order they happen, with the words staff read them by.
 TIMING_LABELS = [
@@ -79,23 +91,100 @@ class ChatLine:
     timings: str = ""
 
 
-def conversation_lines(turns) -> list[ChatLine]:
+def _chat_line(turn) -> ChatLine:
+    line = ChatLine(speaker=turn.speaker, at=_local(turn.started_at, "%-I:%M:%S %p"), text=turn.text)
+    if turn.speaker == Speaker.AGENT:
+        if turn.interrupted:
+            heard = turn.heard_text
+            line.heard = heard
+            line.unheard = turn.text.removeprefix(heard).strip()
+            line.interrupted = True
+        else:
+            line.heard = turn.text
+        line.timings = " · ".join(
+            f"{label} {getattr(turn, name)} ms" for name, label in TIMING_LABELS if getattr(turn, name) is not None
+        )
+    return line
+
+
+@dataclass
+class ToolLine:
+    """One of the agent's tool calls as the call page shows it, after the turn it belongs to."""
+
+    at: str
+    name: str
+    kind: str
+    arguments: str
+    ok: bool
+    outcome: str  # the result the model read, or the refusal / error
+    duration: str
+    heard: bool
+    cancelled: bool
+    speaker: str = "tool"
+
+
+def _compact_json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str) if value else ""
+
+
+def tool_line(invocation) -> ToolLine:
+    return ToolLine(
+        at=_local(invocation.started_at, "%-I:%M:%S %p"),
+        name=invocation.name,
+        kind=invocation.get_kind_display(),
+        arguments=_compact_json(invocation.arguments),
+        ok=invocation.ok,
+        outcome=_compact_json(invocation.result) if invocation.ok else (invocation.error or "refused"),
+        duration="-" if invocation.duration_ms is None else f"{invocation.duration_ms:.0f} ms",
+        heard=invocation.heard,
+        cancelled=invocation.cancelled,
+    )
+
+
+def conversation_lines(turns, invocations=()) -> list[ChatLine | ToolLine]:
+    """The turns in order, each agent turn followed by its tool calls in order. A tool call that belongs to no
+    turn (a write that outlived every reply) goes where it started in time."""
+    by_turn, loose = defaultdict(list), []
+    for invocation in invocations:
+        (by_turn[invocation.turn_id] if invocation.turn_id else loose).append(invocation)
     lines = []
     for turn in turns:
-        line = ChatLine(speaker=turn.speaker, at=_local(turn.started_at, "%-I:%M:%S %p"), text=turn.text)
-        if turn.speaker == Speaker.AGENT:
-            if turn.interrupted:
-                heard = turn.heard_text
-                line.heard = heard
-                line.unheard = turn.text.removeprefix(heard).strip()
-                line.interrupted = True
-            else:
-                line.heard = turn.text
-            line.timings = " · ".join(
-                f"{label} {getattr(turn, field)} ms"
-                for field, label in TIMING_LABELS
-                if getattr(turn, field) is not None
-            )
+        while loose and loose[0].started_at < turn.started_at:
+            lines.append(tool_line(loose.pop(0)))
+        lines.append(_chat_line(turn))
+        lines.extend(tool_line(invocation) for invocation in by_turn.pop(turn.pk, []))
+    lines.extend(tool_line(invocation) for invocation in loose)
+    lines.extend(tool_line(invocation) for left in by_turn.values() for invocation in left)
+    return lines
+
+
+@dataclass
+class ChangeLine:
+    """Something the call changed, in words, with links to what it changed."""
+
+    kind: str
+    text: str
+    links: list[tuple[str, str, str]] = field(default_factory=list)  # (what, its name, its admin page)
+
+
+_CHANGE_LINKS = [
+    ("appointment", "scheduling", "appointment"),
+    ("customer", "crm", "customer"),
+    ("vehicle", "crm", "vehicle"),
+    ("callback", "voice", "callbackrequest"),
+]
+
+
+def change_lines(changes) -> list[ChangeLine]:
+    lines = []
+    for change in changes:
+        line = ChangeLine(kind=change.get_kind_display(), text=describe_change(change))
+        for attribute, app_label, model_name in _CHANGE_LINKS:
+            target = getattr(change, attribute)
+            if target is not None:
+                url = reverse(f"admin:{app_label}_{model_name}_change", args=[target.pk])
+                label = "callback request" if attribute == "callback" else attribute
+                line.links.append((label, str(target), url))
         lines.append(line)
     return lines
 
@@ -143,9 +232,10 @@ class CallbackRequestInline(admin.TabularInline):
 class CallAdmin(PhoneSearchMixin, admin.ModelAdmin):
     customer_lookup = "customer__"
     list_display = [
-        "started", "direction", "purpose", "number", "customer_link", "status", "outcome", "duration", "turn_count",
+        "started", "direction", "purpose", "number", "customer_link", "status", "outcome", "result", "duration",
+        "turn_count",
     ]  # fmt: skip
-    list_filter = ["direction", "purpose", "status", "outcome"]
+    list_filter = ["direction", "purpose", "status", "outcome", "result"]
     list_select_related = ["customer"]
     date_hierarchy = "started_at"
     search_fields = ["customer__first_name", "customer__last_name", "call_sid"]
@@ -153,12 +243,14 @@ class CallAdmin(PhoneSearchMixin, admin.ModelAdmin):
     inlines = [CallbackRequestInline]
     fieldsets = [
         (None, {"fields": ["call_sid", "direction", "purpose", "caller", "called", "customer_link"]}),
-        ("How it went", {"fields": ["status", "outcome", "end_reason", "summary", "transfer_to", "error"]}),
+        ("How it went", {"fields": ["status", "outcome", "result", "end_reason", "summary", "transfer_to",
+                                    "told_advisor", "error"]}),  # fmt: skip
         ("Times", {"fields": ["started_local", "answered_local", "ended_local", "duration", "stream_sid"]}),
     ]
     readonly_fields = [
-        "call_sid", "direction", "purpose", "caller", "called", "customer_link", "status", "outcome", "end_reason",
-        "summary", "transfer_to", "error", "started_local", "answered_local", "ended_local", "duration", "stream_sid",
+        "call_sid", "direction", "purpose", "caller", "called", "customer_link", "status", "outcome", "result",
+        "end_reason", "summary", "transfer_to", "told_advisor", "error", "started_local", "answered_local",
+        "ended_local", "duration", "stream_sid",
     ]  # fmt: skip
 
     # Calls are written only by the phone line.
@@ -183,9 +275,11 @@ class CallAdmin(PhoneSearchMixin, admin.ModelAdmin):
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        call = call_with_conversation(object_id) if str(object_id).isdigit() else None
+        # Turns, tool calls and changes in a fixed number of queries, however long the call was.
+        call = call_with_records(object_id) if str(object_id).isdigit() else None
         extra_context = {
-            "conversation": conversation_lines(call.turns.all()) if call else [],
+            "conversation": conversation_lines(call.turns.all(), call.tool_invocations.all()) if call else [],
+            "changes": change_lines(call.changes.all()) if call else [],
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra_context)
@@ -222,6 +316,10 @@ class CallAdmin(PhoneSearchMixin, admin.ModelAdmin):
     def called(self, obj):
         return format_phone(obj.to_number) or "-"
 
+    @admin.display(description="told the advisor")
+    def told_advisor(self, obj):
+        return obj.handover_summary or "-"
+
     @admin.display(description="transferred to")
     def transfer_to(self, obj):
         return format_phone(obj.transfer_target) or "-"
@@ -248,11 +346,13 @@ class CallbackRequestAdmin(PhoneSearchMixin, admin.ModelAdmin):
     list_display = ["created", "phone_number", "customer_link", "call_link", "short_message", "status", "handled"]
     list_filter = ["status", "created_at"]
     list_select_related = ["call", "customer", "handled_by"]
-    search_fields = ["customer__first_name", "customer__last_name", "message", "call__call_sid"]
+    search_fields = ["customer__first_name", "customer__last_name", "message", "handover_summary", "call__call_sid"]
     search_help_text = "Any spelling of the number, the customer's name, words of the message, or the call SID."
     actions = ["mark_done"]
-    fields = ["phone_number", "customer_link", "call_link", "message", "recording", "status", "created", "handled"]
-    readonly_fields = ["phone_number", "customer_link", "call_link", "recording", "status", "created", "handled"]
+    fields = ["phone_number", "customer_link", "call_link", "handover_note", "message", "recording", "status",
+              "created", "handled"]  # fmt: skip
+    readonly_fields = ["phone_number", "customer_link", "call_link", "handover_note", "recording", "status",
+                       "created", "handled"]  # fmt: skip
 
     def has_add_permission(self, request):
         return False  # callers leave them; the phone line writes them
@@ -303,7 +403,16 @@ class CallbackRequestAdmin(PhoneSearchMixin, admin.ModelAdmin):
 
     @admin.display(description="message")
     def short_message(self, obj):
-        return Truncator(obj.message).chars(80) or "-"
+        """The caller's words; until their transcript comes, what the phone agent said about the caller."""
+        if obj.message:
+            return Truncator(obj.message).chars(80)
+        if obj.handover_summary:
+            return f"Phone agent: {Truncator(obj.handover_summary).chars(80)}"
+        return "-"
+
+    @admin.display(description="from the phone agent")
+    def handover_note(self, obj):
+        return obj.handover_summary or "-"
 
     @admin.display(description="recording")
     def recording(self, obj):
@@ -326,3 +435,79 @@ class CallbackRequestAdmin(PhoneSearchMixin, admin.ModelAdmin):
             done += 1
         noun = "request" if done == 1 else "requests"
         messages.success(request, f"{done} callback {noun} marked done.")
+
+
+# --------------------------------------------------------------------------- a customer's calls
+
+CUSTOMER_CALLS_SHOWN = 20
+
+
+@dataclass
+class CustomerCallLine:
+    """One of a customer's calls as their page lists it."""
+
+    url: str
+    started: str
+    direction: str
+    outcome: str
+    result: str
+    summary: str
+    changes: list[ChangeLine]
+
+
+def customer_call_lines(customer_id: int) -> tuple[list[CustomerCallLine], int]:
+    """The customer's latest calls, newest first, with what each changed; and how many calls they have. A call
+    counts when it was theirs or changed their records (e.g. an unknown caller the agent added as them)."""
+    concerns = Q(customer_id=customer_id) | Q(changes__customer_id=customer_id) | Q(
+        changes__appointment__customer_id=customer_id
+    )
+    calls = calls_with_changes().filter(concerns).distinct()
+    lines = [
+        CustomerCallLine(
+            url=reverse("admin:voice_call_change", args=[call.pk]),
+            started=_local(call.started_at),
+            direction=call.get_direction_display(),
+            outcome=call.get_outcome_display(),
+            result=call.get_result_display(),
+            summary=call.summary,
+            changes=change_lines(call.changes.all()),
+        )
+        for call in calls[:CUSTOMER_CALLS_SHOWN]
+    ]
+    total = len(lines) if len(lines) < CUSTOMER_CALLS_SHOWN else calls.count()
+    return lines, total
+
+
+# crm knows nothing of phones (dependencies point voice -> crm), so the customer's page learns about calls from
+# here: voice takes whatever admin crm registered for Customer, and registers a subclass of it that only adds
+# a "Calls" section after the form (its template extends the page crm would have shown, and the list comes from
+# a context variable). The customer's own fields and inlines stay crm's; without voice installed the page is
+# simply crm's.
+_CrmCustomerAdmin = type(admin.site.get_model_admin(Customer))
+
+
+class CustomerWithCallsAdmin(_CrmCustomerAdmin):
+    change_form_template = "admin/voice/customer_calls_change_form.html"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["voice_parent_change_form"] = self._crm_change_form()
+        if obj is not None and obj.pk is not None and request.user.has_perm("voice.view_call"):
+            lines, total = customer_call_lines(obj.pk)
+            context.update(voice_calls=lines, voice_call_total=total, voice_calls_url=(
+                reverse("admin:voice_call_changelist") + f"?customer__id__exact={obj.pk}"
+            ))  # fmt: skip
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _crm_change_form(self):
+        """The page crm's admin would render (its own template, else Django's usual choice), for ours to extend."""
+        opts = self.opts
+        names = [_CrmCustomerAdmin.change_form_template] if _CrmCustomerAdmin.change_form_template else [
+            f"admin/{opts.app_label}/{opts.model_name}/change_form.html",
+            f"admin/{opts.app_label}/change_form.html",
+            "admin/change_form.html",
+        ]  # fmt: skip
+        return select_template(names).template
+
+
+admin.site.unregister(Customer)
+admin.site.register(Customer, CustomerWithCallsAdmin)

@@ -1,7 +1,7 @@
 """The TwiML of the call's paths around the agent, with our public callback URLs filled in.
 
 Used by the webhooks, and by the call session when it hands a caller to a person
-(``TwilioCalls().update_twiml(call_sid, transfer_twiml(number, say=...))``).
+(``TwilioCalls().update_twiml(call_sid, transfer_twiml(number, say=..., whisper_for=call_sid))``).
 What is said lives here, in one place.
 """
 
@@ -26,6 +26,8 @@ NOBODY_AVAILABLE = (
 )
 MESSAGE_RECEIVED = "Thank you, we got your message. Someone from the service team will call you back. Goodbye."
 CANNOT_TAKE_CALLS = "Sorry, we cannot take your call right now. Please call again later. Goodbye."
+# What the advisor hears before a transfer connects when the agent left no words for them (or the call is unknown).
+NEUTRAL_WHISPER = "A caller from the phone assistant. Connecting you now."
 
 
 def transfer_ring_seconds() -> int:
@@ -48,11 +50,21 @@ def stream_twiml(call_sid: str) -> str:
     return twilio.connect_stream(media_stream_url(), {"call_sid": call_sid, "token": make_stream_token(call_sid)})
 
 
-def transfer_twiml(number: str, *, say: str = "") -> str:
-    """Ring ``number``; the result comes to the transfer-result webhook, which knows the number from its URL."""
-    return twilio.transfer(
-        number, say=say, action_url=_url("transfer_result", to=number), timeout=transfer_ring_seconds()
-    )
+def transfer_twiml(number: str, *, say: str = "", whisper_for: str = "") -> str:
+    """Ring ``number``; the result comes to the transfer-result webhook, which knows the number from its URL.
+
+    With ``whisper_for`` (the CallSid being handed over), the advisor who answers first hears the call's hand-over
+    summary from the whisper webhook, before the two are connected; the caller does not hear it.
+    """
+    whisper_url = _url("whisper", call=whisper_for) if whisper_for else ""
+    return twilio.transfer(number, say=say, action_url=_url("transfer_result", to=number),
+                           timeout=transfer_ring_seconds(), whisper_url=whisper_url)  # fmt: skip
+
+
+def whisper_twiml(text: str) -> str:
+    """What the advisor hears on answering a transfer (Twilio then connects the call). Only <Say>: a <Hangup>
+    here would refuse the call."""
+    return twilio.say_only(text or NEUTRAL_WHISPER)
 
 
 def take_message_twiml(say: str = NOBODY_AVAILABLE) -> str:

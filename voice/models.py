@@ -1,10 +1,13 @@
-"""Phone calls as records: the call, what was said turn by turn, and messages for a callback."""
+"""Phone calls as records: the call, what was said turn by turn, what the agent's tools did and changed, and
+messages for a callback."""
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
-from crm.models import Customer
+from crm.models import Customer, Vehicle
+from scheduling.models import Appointment
 
 
 class Direction(models.TextChoices):
@@ -43,6 +46,20 @@ class Outcome(models.TextChoices):
     ERROR = "error", "error"  # the call broke (bad input, a crash, a provider outage with no fallback)
 
 
+class CallResult(models.TextChoices):
+    """What the call achieved, worked out from its records when it is summarized (the first that applies)."""
+
+    PENDING = "", "not summarized yet"  # the call is going on, or its summary has not been written yet
+    BOOKED = "booked", "booked"  # an appointment was booked
+    MOVED = "moved", "moved"  # an appointment was moved to another time
+    CANCELLED = "cancelled", "cancelled"  # an appointment was cancelled
+    CONFIRMED = "confirmed", "confirmed"  # an appointment was confirmed (a reminder call)
+    ANSWERED = "answered", "answered"  # a question was answered from the knowledge base
+    TRANSFERRED = "transferred", "transferred"  # the caller was put through to a person
+    MESSAGE_TAKEN = "message_taken", "message taken"  # the caller left a message for a callback
+    NOTHING_DONE = "nothing_done", "nothing done"  # none of the above
+
+
 class Call(models.Model):
     """One phone call, inbound or outbound, identified by Twilio's CallSid."""
 
@@ -61,7 +78,11 @@ class Call(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     duration_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="Twilio's billed duration.")
     transfer_target = models.CharField(max_length=32, blank=True)
-    summary = models.TextField(blank=True)
+    summary = models.TextField(blank=True, help_text="The call in two sentences, written when it ended.")
+    result = models.CharField(max_length=20, choices=CallResult.choices, default=CallResult.PENDING, blank=True)
+    handover_summary = models.TextField(
+        blank=True, help_text="What the advisor was told on a transfer (whispered before connecting)."
+    )
     error = models.TextField(blank=True, help_text="What went wrong, for support staff.")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -126,6 +147,9 @@ class CallbackRequest(models.Model):
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     phone = models.CharField(max_length=32, help_text="The number to call back.")
     message = models.TextField(blank=True, help_text="What the caller said (transcribed), or a note.")
+    handover_summary = models.TextField(
+        blank=True, help_text="What the phone agent told the advisors when it handed the caller to the message."
+    )
     recording_url = models.URLField(max_length=500, blank=True)
     status = models.CharField(max_length=10, choices=CallbackStatus.choices, default=CallbackStatus.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -143,3 +167,79 @@ class CallbackRequest(models.Model):
 
     def __str__(self):
         return f"Call back {self.phone}"
+
+
+class ToolKind(models.TextChoices):
+    """The kinds of agent.tools.base.ToolKind, as stored."""
+
+    READ = "read", "read"  # looked something up
+    WRITE = "write", "write"  # changed the CRM
+    CONTROL = "control", "call control"  # asked to end or hand over the call
+
+
+class ToolInvocation(models.Model):
+    """One tool call of the phone agent with its result, kept with the agent turn it belongs to.
+
+    ``turn`` is the agent turn whose reply ran the tool (none when a write finished after that turn was saved
+    and no agent turn had begun before it). ``heard`` says whether the caller heard the agent's answer after
+    the tool (e.g. "You're booked for Tuesday at nine").
+    """
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="tool_invocations")
+    turn = models.ForeignKey(Turn, null=True, blank=True, on_delete=models.SET_NULL, related_name="tool_invocations")
+    position = models.PositiveIntegerField(help_text="Order among the call's tool calls.")
+    tool_call_id = models.CharField(max_length=100, blank=True, help_text="The model's id of this tool call.")
+    name = models.CharField(max_length=64)
+    kind = models.CharField(max_length=10, choices=ToolKind.choices)
+    round = models.PositiveSmallIntegerField(default=1, help_text="The model round of the caller's turn.")
+    arguments = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    result = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder, help_text="What the model read.")
+    ok = models.BooleanField()
+    error = models.TextField(blank=True, help_text="The spoken refusal or the error, when it did not work.")
+    duration_ms = models.FloatField(null=True, blank=True)
+    heard = models.BooleanField(default=False, help_text="The caller heard the agent's answer after it.")
+    cancelled = models.BooleanField(default=False, help_text="A read stopped because the caller interrupted.")
+    started_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["call", "position"]
+        constraints = [models.UniqueConstraint(fields=["call", "position"], name="tool_invocation_position_unique")]
+
+    def __str__(self):
+        return f"{self.name} ({'ok' if self.ok else 'refused'})"
+
+
+class ChangeKind(models.TextChoices):
+    """What a tool changed in the CRM (the values of agent.tools.base.ChangeKind)."""
+
+    BOOKED = "booked", "booked"  # an appointment was booked
+    MOVED = "moved", "moved"  # an appointment was moved to another time
+    CANCELLED = "cancelled", "cancelled"  # an appointment was cancelled
+    CONFIRMED = "confirmed", "confirmed"  # the customer confirmed an appointment
+    CUSTOMER_CREATED = "customer_created", "customer created"  # a new customer was added
+    VEHICLE_ADDED = "vehicle_added", "vehicle added"  # a vehicle was added to a customer
+    MESSAGE_TAKEN = "message_taken", "message taken"  # a callback request was left for the advisors
+
+
+class CallChange(models.Model):
+    """Something a call changed in the CRM, linked to what it changed (links go blank if that is deleted)."""
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="changes")
+    invocation = models.ForeignKey(ToolInvocation, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="changes")  # fmt: skip
+    kind = models.CharField(max_length=20, choices=ChangeKind.choices)
+    appointment = models.ForeignKey(Appointment, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="call_changes")  # fmt: skip
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="call_changes")  # fmt: skip
+    vehicle = models.ForeignKey(Vehicle, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="call_changes")  # fmt: skip
+    callback = models.ForeignKey(CallbackRequest, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="call_changes")  # fmt: skip
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["call", "id"]
+
+    def __str__(self):
+        return self.get_kind_display()

@@ -1,39 +1,54 @@
-"""Every write to calls, turns and callback requests.
+"""Every write to calls, turns, the agent's tool calls and callback requests.
 
-Twilio's webhooks, the call session (through ``database_sync_to_async``) and the
-admin call these; none of them writes these models directly. Twilio retries
-webhooks and sends status callbacks out of order, so every write here is
-idempotent and keyed by the CallSid; a CallSid we have not seen yet gets a
-minimal call row rather than being lost.
+Twilio's webhooks, the call session (through ``database_sync_to_async``), Celery
+tasks and the admin call these; none of them writes these models directly.
+Twilio retries webhooks and sends status callbacks out of order, so every write
+here is idempotent and keyed by the CallSid; a CallSid we have not seen yet gets
+a minimal call row rather than being lost.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from agent.summary import summarize
 from crm import services as crm_services
 from crm.errors import ServiceError
-from crm.models import Customer
+from crm.models import Customer, Vehicle
 from crm.phones import mask_phone, try_normalize_phone
 from crm.selectors import customer_find_by_phone
+from scheduling.models import Appointment
+from voice import selectors, tasks
 from voice.models import (
     Call,
     CallbackRequest,
     CallbackStatus,
+    CallChange,
+    CallResult,
     CallStatus,
+    ChangeKind,
     Direction,
     Outcome,
     Purpose,
     Speaker,
+    ToolInvocation,
+    ToolKind,
     Turn,
 )
+
+if TYPE_CHECKING:
+    from agent import records as agent_records
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +261,14 @@ def call_finish(
     summary: str = "",
 ) -> Call:
     """Say how the conversation ended. The first outcome written wins; later calls only fill an empty error
-    or summary (e.g. the session's summary after the webhook recorded a transfer)."""
+    or summary (e.g. the session's summary after the webhook recorded a transfer).
+
+    Writing the outcome enqueues the call's summary (``voice.tasks.summarize_call``) once the transaction
+    commits. Every way a call ends comes through here: the session, the transfer-result and message webhooks,
+    and ``calls_settle_unfinished`` for calls that ended on Twilio's side (a caller who hung up in the
+    fallback, an outbound call nobody answered). Twilio's status callback alone does not enqueue it: it can
+    come before the outcome that decides the result (a message left after the fallback's apology).
+    """
     if outcome not in Outcome.values or outcome == Outcome.IN_PROGRESS:
         raise CallError(f"Unknown call outcome “{outcome}”.", code="bad_outcome")
     call = _locked_call(call_sid)
@@ -254,6 +276,9 @@ def call_finish(
     if call.outcome == Outcome.IN_PROGRESS:
         call.outcome = outcome
         changed.add("outcome")
+        call_id = call.pk
+        # robust: a broker that is down (or a summary that fails) never undoes or breaks the call's ending.
+        transaction.on_commit(lambda: tasks.summarize_call.delay(call_id), robust=True)
         if reason:
             call.end_reason = reason[:200]
             changed.add("end_reason")
@@ -367,15 +392,22 @@ def turn_record(
     started_at: datetime,
     ended_at: datetime,
     timings: dict | None = None,
+    tools: Sequence[tuple[agent_records.ToolInvocation, bool]] = (),
 ) -> Turn:
     """Save one finished turn of the conversation at the call's next position.
 
     ``timings`` (agent turns) maps agent_first_token_ms, tts_first_byte_ms,
     first_frame_ms and first_mark_ms to milliseconds; implausible values are
-    stored as unknown. Safe when two writers record turns of one call at once.
+    stored as unknown. ``tools`` (agent turns) are the tool calls of that reply
+    as (invocation, whether the caller heard the answer after it), saved with
+    the turn in order, with what they changed. Safe when two writers record
+    turns of one call at once; a retry of a saved turn (same speaker, start and
+    text) returns it and saves only what it lacked.
     """
     if speaker not in Speaker.values:
         raise CallError(f"Unknown speaker “{speaker}”.", code="bad_speaker")
+    if tools and speaker != Speaker.AGENT:
+        raise CallError("Only the agent's turns have tool calls.", code="tools_not_agent")
     for moment in (started_at, ended_at):
         if not isinstance(moment, datetime) or timezone.is_naive(moment):
             raise CallError("A turn's start and end must be aware datetimes.", code="naive_time")
@@ -384,16 +416,228 @@ def turn_record(
         raise CallError(f"Unknown turn timings: {', '.join(sorted(unknown))}.", code="bad_timing")
     measured = {name: _timing(name, (timings or {}).get(name)) for name in TIMING_FIELDS}
     call = _locked_call(call_sid)
-    return _append_turn(
-        call,
-        speaker=speaker,
-        text=text or "",
-        heard_text=heard_text or "",
-        interrupted=bool(interrupted),
-        started_at=started_at,
-        ended_at=max(ended_at, started_at),
-        **measured,
+    turn = call.turns.filter(speaker=speaker, started_at=started_at, text=text or "").first()
+    if turn is None:
+        turn = _append_turn(
+            call,
+            speaker=speaker,
+            text=text or "",
+            heard_text=heard_text or "",
+            interrupted=bool(interrupted),
+            started_at=started_at,
+            ended_at=max(ended_at, started_at),
+            **measured,
+        )
+    _save_invocations(call, turn, tools)
+    return turn
+
+
+# --------------------------------------------------------------------------- the agent's tool calls
+
+
+@transaction.atomic
+def tool_invocation_record(
+    *, call_sid: str, invocation: agent_records.ToolInvocation, heard: bool = False
+) -> ToolInvocation:
+    """Save a tool call that finished after the agent turn it belongs to was saved (a write the caller talked
+    over). It goes with the call's latest agent turn that had begun when the tool started, or with none.
+    A retry returns the invocation saved the first time."""
+    call = _locked_call(call_sid)
+    turn = (
+        call.turns.filter(speaker=Speaker.AGENT, started_at__lte=invocation.started_at)
+        .order_by("-position")
+        .first()
     )
+    (saved,) = _save_invocations(call, turn, [(invocation, heard)])
+    return saved
+
+
+class _RecordEncoder(DjangoJSONEncoder):
+    """Dates and times in ISO 8601, decimals and UUIDs as text, anything else as its str()."""
+
+    def default(self, o):
+        try:
+            return super().default(o)
+        except TypeError:
+            return str(o)
+
+
+def _jsonable(value) -> dict:
+    """What a tool got or returned, as a JSON object (dates, decimals and the like as text)."""
+    if value is None:
+        return {}
+    loaded = json.loads(json.dumps(value, cls=_RecordEncoder))
+    return loaded if isinstance(loaded, dict) else {"value": loaded}
+
+
+def _duration_ms(value) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(number, 2) if math.isfinite(number) and 0 <= number <= MAX_TIMING_MS else None
+
+
+def _save_invocations(
+    call: Call, turn: Turn | None, pairs: Sequence[tuple[agent_records.ToolInvocation, bool]]
+) -> list[ToolInvocation]:
+    """Save (invocation, heard) pairs at the call's next positions, with their changes; the caller holds the
+    call row's lock. An invocation already saved (the same tool call id and start) is returned, not saved again.
+    """
+    if not pairs:
+        return []
+    for invocation, _ in pairs:
+        if not isinstance(invocation.started_at, datetime) or timezone.is_naive(invocation.started_at):
+            raise CallError("A tool call's start must be an aware datetime.", code="naive_time")
+    ids = {invocation.call.id[:100] for invocation, _ in pairs}
+    saved = {(row.tool_call_id, row.started_at): row
+             for row in call.tool_invocations.filter(tool_call_id__in=ids)}  # fmt: skip
+    last = call.tool_invocations.order_by("-position").values_list("position", flat=True).first() or 0
+    rows, new = [], []
+    for invocation, heard in pairs:
+        key = (invocation.call.id[:100], invocation.started_at)
+        if key in saved:
+            rows.append(saved[key])
+            continue
+        kind = str(invocation.kind)
+        arguments = invocation.call.arguments
+        last += 1
+        row = ToolInvocation(
+            call=call,
+            turn=turn,
+            position=last,
+            tool_call_id=key[0],
+            name=invocation.call.name[:64],
+            kind=kind if kind in ToolKind.values else ToolKind.READ,
+            round=max(0, min(int(invocation.round or 1), 32767)),
+            arguments=_jsonable(arguments) if arguments is not None else {"unreadable": invocation.call.raw_arguments},
+            result=_jsonable(invocation.result.data),
+            ok=bool(invocation.result.ok),
+            error=invocation.error,
+            duration_ms=_duration_ms(invocation.duration_ms),
+            heard=bool(heard),
+            cancelled=bool(invocation.cancelled),
+            started_at=invocation.started_at,
+        )
+        saved[key] = row
+        rows.append(row)
+        new.append((row, invocation))
+    ToolInvocation.objects.bulk_create([row for row, _ in new])
+    changes = [
+        CallChange(
+            call=call,
+            invocation=row,
+            kind=str(change.kind),
+            appointment_id=change.appointment_id,
+            customer_id=change.customer_id,
+            vehicle_id=change.vehicle_id,
+            callback_id=change.callback_id,
+        )
+        for row, invocation in new
+        for change in invocation.result.changes
+    ]
+    unknown = [change for change in changes if change.kind not in ChangeKind.values]
+    for change in unknown:
+        log.warning("Call %s: dropped a change of unknown kind %r", call.call_sid, change.kind)
+    changes = [change for change in changes if change.kind in ChangeKind.values]
+    _unlink_missing(changes)
+    CallChange.objects.bulk_create(changes)
+    return rows
+
+
+_CHANGE_TARGETS = (
+    ("appointment_id", Appointment),
+    ("customer_id", Customer),
+    ("vehicle_id", Vehicle),
+    ("callback_id", CallbackRequest),
+)
+
+
+def _unlink_missing(changes: list[CallChange]) -> None:
+    """A change still says what happened when what it names is gone (deleted meanwhile): its link is left blank
+    rather than failing the whole turn at commit."""
+    for field, model in _CHANGE_TARGETS:
+        wanted = {getattr(change, field) for change in changes} - {None}
+        if not wanted:
+            continue
+        found = set(model.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+        for change in changes:
+            if getattr(change, field) not in found:
+                setattr(change, field, None)
+
+
+# --------------------------------------------------------------------------- hand-over and summary
+
+
+@transaction.atomic
+@transaction.atomic
+def call_identify_customer(*, call_sid: str, customer_id: int) -> Call:
+    """The caller turned out to be this customer (proved during the call, or just created): the call is theirs.
+
+    A call already tied to a customer by its number keeps that customer.
+    """
+    call = _locked_call(call_sid)
+    if call.customer_id is None:
+        call.customer = Customer.objects.get(pk=customer_id)
+        call.save(update_fields=["customer", "updated_at"])
+    return call
+
+
+@transaction.atomic
+def call_set_handover_summary(*, call_sid: str, summary: str) -> Call:
+    """What the advisor is told when the caller is handed over (the whisper; on a message, the callback's note).
+    The latest hand-over's words stand; empty words change nothing."""
+    call = _locked_call(call_sid)
+    summary = " ".join((summary or "").split())
+    if summary and call.handover_summary != summary:
+        call.handover_summary = summary
+        call.save(update_fields=["handover_summary", "updated_at"])
+    return call
+
+
+def call_summarize(*, call_id: int) -> Call | None:
+    """Write the call's result (from its records) and its summary (two sentences; kept when it already has
+    one), and note the contact on the customer. Safe to run again: the result is worked out afresh, the model
+    is asked only while the summary is empty. None when there is no such call.
+
+    The model is asked outside any transaction: nothing stays locked while it writes.
+    """
+    call = selectors.call_with_records(call_id)
+    if call is None:
+        return None
+    result = selectors.call_result(call)
+    summary = call.summary
+    if not summary:
+        summary = summarize(lines=selectors.call_summary_lines(call), actions=selectors.call_actions(call))
+    return call_record_summary(call_id=call_id, summary=summary, result=result)
+
+
+@transaction.atomic
+def call_record_summary(*, call_id: int, summary: str, result: str) -> Call:
+    """Store the call's summary (the first one stays) and result, and move the customer's last contact up to
+    the end of the call if it was a conversation (an inbound call, or an outbound one that was answered)."""
+    if result not in CallResult.values or result == CallResult.PENDING:
+        raise CallError(f"Unknown call result “{result}”.", code="bad_result")
+    call = Call.objects.select_for_update().get(pk=call_id)
+    changed = set()
+    if summary and not call.summary:
+        call.summary = summary
+        changed.add("summary")
+    if call.result != result:
+        call.result = result
+        changed.add("result")
+    if changed:
+        call.save(update_fields=[*sorted(changed), "updated_at"])
+    talked = call.direction == Direction.INBOUND or call.answered_at is not None
+    customer_id = call.customer_id or selectors.customer_changed_by(call.pk)
+    if talked and customer_id is not None:
+        customer = Customer.objects.select_for_update().get(pk=customer_id)
+        at = call.ended_at or timezone.now()
+        if customer.last_contact_at is None or customer.last_contact_at < at:
+            crm_services.customer_record_contact(customer=customer, at=at)
+    return call
 
 
 # --------------------------------------------------------------------------- callback requests
@@ -409,9 +653,12 @@ def _callback_phone(phone: str, call: Call | None) -> str:
 
 @transaction.atomic
 def callback_request_create(
-    *, phone: str, call_sid: str | None = None, message: str = "", recording_url: str = ""
+    *, phone: str, call_sid: str | None = None, message: str = "", recording_url: str = "",
+    customer_id: int | None = None,
 ) -> CallbackRequest:
-    """A message for a person to call back. The customer is the call's, else whoever has that phone.
+    """A message for a person to call back. The customer is ``customer_id`` (who the agent verified the caller to
+    be), else the call's, else whoever has that phone; the call's hand-over summary (what the agent said about
+    the caller before a message was taken) goes with it.
 
     Idempotent for one recording of one call (Twilio may post the same recording twice).
     """
@@ -428,9 +675,18 @@ def callback_request_create(
                 found.message = message
                 found.save(update_fields=["message"])
             return found
-    customer = call.customer if call is not None and call.customer_id else customer_find_by_phone(phone)
+    if customer_id is not None:
+        customer = Customer.objects.filter(pk=customer_id).first()
+    else:
+        customer = call.customer if call is not None and call.customer_id else customer_find_by_phone(phone)
     callback = CallbackRequest.objects.create(
-        call=call, customer=customer, phone=phone, message=message, recording_url=recording_url
+        call=call,
+        customer=customer,
+        phone=phone,
+        message=message,
+        recording_url=recording_url,
+        # A message left after a hand-over carries what the agent would have told the advisor.
+        handover_summary=call.handover_summary if call is not None else "",
     )
     log.info("Callback request %s for %s", callback.pk, mask_phone(phone))
     return callback

@@ -9,3 +9,15 @@ def settle_unfinished_calls() -> str:
     from voice.services import calls_settle_unfinished
 
     return f"settled {calls_settle_unfinished()} call(s)"
+
+
+@shared_task
+def summarize_call(call_id: int) -> str:
+    """A call ended (enqueued by voice.services.call_finish): write its result and summary from its records.
+
+    Re-reads the call; running it twice asks the model at most once (a summary, once written, stays).
+    """
+    from voice.services import call_summarize
+
+    call = call_summarize(call_id=call_id)
+    return f"call {call_id}: no such call" if call is None else f"call {call_id}: {call.result}"

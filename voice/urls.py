@@ -11,6 +11,7 @@ urlpatterns = [
     path("status/", webhooks.status, name="status"),
     path("fallback/", webhooks.fallback, name="fallback"),
     path("transfer-result/", webhooks.transfer_result, name="transfer_result"),
+    path("whisper/", webhooks.whisper, name="whisper"),
     path("message/", webhooks.message, name="message"),
     path("message-transcript/", webhooks.message_transcript, name="message_transcript"),
 ]

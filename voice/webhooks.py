@@ -1,4 +1,4 @@
-"""Twilio's webhooks: a call comes in, its status changes, a transfer ends, a message is left.
+"""Twilio's webhooks: a call comes in, its status changes, a transfer is answered or ends, a message is left.
 
 Every view first checks X-Twilio-Signature against our public URL
 (PUBLIC_BASE_URL + the path and query string as received) and the POST
@@ -25,7 +25,7 @@ from voice import callflow, services
 from voice.models import Outcome
 from voice.providers.twilio import form_signature_is_valid
 from voice.security import public_url
-from voice.selectors import phone_agent_missing_settings
+from voice.selectors import call_handover_summary, phone_agent_missing_settings
 
 log = logging.getLogger(__name__)
 
@@ -167,6 +167,22 @@ def transfer_result(request):
         call_sid=call_sid, text=f"Transfer to {who} not answered ({dial_status}); taking a message."
     )
     return _twiml(callflow.take_message_twiml(callflow.NOBODY_AVAILABLE))
+
+
+@twilio_webhook
+def whisper(request):
+    """The advisor answered a transfer (the <Number url> of its <Dial>): tell them about the caller first.
+
+    The URL carries the CallSid handed over (``?call=CA...``): Twilio's own parameters here describe the
+    advisor's leg. Whatever goes wrong, the advisor hears a neutral line and is connected: never an error.
+    """
+    handed_over = request.GET.get("call", "").strip()
+    try:
+        words = call_handover_summary(handed_over) if handed_over else ""
+    except DatabaseError:
+        log.exception("Whisper for call %s could not reach the database", handed_over)
+        words = ""
+    return _twiml(callflow.whisper_twiml(words or callflow.NEUTRAL_WHISPER))
 
 
 @twilio_webhook

@@ -84,6 +84,10 @@ class Records(Protocol):
         """Create a callback request for the advisors (in the database thread); returns its id."""
         ...
 
+    def caller_identified(self, *, customer_id: int) -> None:
+        """The caller proved who they are, or became a customer, during the conversation (database thread)."""
+        ...
+
 
 @dataclass
 class ToolContext:

@@ -142,6 +142,8 @@ def _lookup_customer(context: ToolContext, arguments: LookupCustomerArguments) -
         # Never say which part did not match: the name alone must reveal nothing.
         raise ToolRefused(NO_MATCH_PLATE if arguments.plate else NO_MATCH_VIN, found=False)
     context.customer_id = verified.pk
+    if context.records is not None:
+        context.records.caller_identified(customer_id=verified.pk)
     context.identified_by = "name_and_plate" if arguments.plate else "name_and_vin"
     customer = customer_get(verified.pk)
     return ToolResult(
@@ -210,6 +212,8 @@ def _create_customer(context: ToolContext, arguments: CreateCustomerArguments) -
         consent_source=ConsentSource.INBOUND_CALL,
     )
     context.customer_id = customer.pk
+    if context.records is not None:
+        context.records.caller_identified(customer_id=customer.pk)
     context.identified_by = "new_customer"
     return ToolResult(
         ok=True,

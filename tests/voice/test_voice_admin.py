@@ -7,10 +7,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from agent.tools.base import Change, ToolKind
+from agent.tools.base import ChangeKind as AgentChangeKind
 from voice import services
-from voice.models import Call, CallbackRequest, CallbackStatus, Outcome, Purpose, Speaker
+from voice.models import Call, CallbackRequest, CallbackStatus, CallResult, Outcome, Purpose, Speaker
 
 from .conftest import KNOWN_NUMBER, call_sid
+from .test_tool_records import appointment, invocation  # noqa: F401 - a fixture and a helper
 
 pytestmark = pytest.mark.django_db
 
@@ -292,3 +295,151 @@ def test_managers_may_delete_calls(client, voice_manager, calls):
 def test_admin_pages_need_staff(client, calls):
     response = client.get(reverse("admin:voice_call_changelist"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+# --------------------------------------------------------------------------- tool calls, changes, summaries
+
+HANDOVER = "Dana Whitfield, a customer. Wants to move her oil change."
+
+
+@pytest.fixture
+def booked_with_tools(calls, appointment, known_customer):
+    """The known customer's call: a question answered, an appointment booked, a refused move, a late write."""
+    sid, start = calls["known"].call_sid, timezone.now() - timedelta(minutes=5)
+    say(sid, Speaker.CALLER, "When do you open? And book me an oil change.", at=start)
+    search = invocation("search_knowledge", kind=ToolKind.READ, data={"answer": "We open at seven."},
+                        arguments={"question": "opening hours"}, started_at=start + timedelta(seconds=1))  # fmt: skip
+    book = invocation(data={"appointment": appointment.pk}, started_at=start + timedelta(seconds=2),
+                      changes=(Change(AgentChangeKind.BOOKED, appointment_id=appointment.pk,
+                                      customer_id=known_customer.pk, vehicle_id=appointment.vehicle_id),))  # fmt: skip
+    say(sid, Speaker.AGENT, "We open at seven, and you're booked.", at=start + timedelta(seconds=3),
+        tools=[(search, True), (book, False)])  # fmt: skip
+    say(sid, Speaker.CALLER, "Move it an hour later?", at=start + timedelta(seconds=10))
+    refused = invocation("move_appointment", ok=False, say="Sorry, eleven is taken.", data={"alternatives": ["13:00"]},
+                         started_at=start + timedelta(seconds=11), duration_ms=7)  # fmt: skip
+    say(sid, Speaker.AGENT, "Sorry, eleven is taken.", at=start + timedelta(seconds=12), tools=[(refused, True)])
+    callback = services.callback_request_create(phone=KNOWN_NUMBER, call_sid=sid, message="Call about the move")
+    late = invocation("take_message", started_at=start + timedelta(seconds=13), data={"callback": callback.pk},
+                      changes=(Change(AgentChangeKind.MESSAGE_TAKEN, callback_id=callback.pk),))  # fmt: skip
+    services.tool_invocation_record(call_sid=sid, invocation=late)
+    services.call_set_handover_summary(call_sid=sid, summary=HANDOVER)
+    services.call_record_summary(call_id=calls["known"].pk, summary="", result=CallResult.BOOKED)
+    return {"callback": callback, "appointment": appointment}
+
+
+def test_call_page_shows_each_tool_call_after_its_turn_and_what_the_call_changed(admin_client, calls,
+                                                                                  booked_with_tools):  # fmt: skip
+    response = admin_client.get(reverse("admin:voice_call_change", args=[calls["known"].pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    lines = response.context["conversation"]
+    assert [(line.speaker, getattr(line, "name", "")) for line in lines] == [
+        ("caller", ""), ("agent", ""), ("tool", "search_knowledge"), ("tool", "book_appointment"),
+        ("caller", ""), ("agent", ""), ("tool", "move_appointment"), ("tool", "take_message"),
+    ]  # fmt: skip
+    search, book, refused = lines[2], lines[3], lines[6]
+    assert search.arguments == '{"question": "opening hours"}' and search.outcome == '{"answer": "We open at seven."}'
+    assert search.heard and not book.heard and search.kind == "read" and book.kind == "write"
+    assert not refused.ok and refused.outcome == "Sorry, eleven is taken." and refused.duration == "7 ms"
+    assert page.index("We open at seven, and you&#x27;re booked.") < page.index("search_knowledge") < page.index(
+        "book_appointment") < page.index("Move it an hour later?") < page.index("move_appointment")  # fmt: skip
+    assert "answer not heard" in page and "answer heard" in page and "Sorry, eleven is taken." in page
+
+    appointment, callback = booked_with_tools["appointment"], booked_with_tools["callback"]
+    for url in (reverse("admin:scheduling_appointment_change", args=[appointment.pk]),
+                reverse("admin:crm_customer_change", args=[appointment.customer_id]),
+                reverse("admin:crm_vehicle_change", args=[appointment.vehicle_id]),
+                reverse("admin:voice_callbackrequest_change", args=[callback.pk])):  # fmt: skip
+        assert f'href="{url}"' in page, url
+    changes = response.context["changes"]
+    assert [change.kind for change in changes] == ["booked", "message taken"]
+    assert changes[0].text.startswith("Booked an appointment for ")
+    # The summary, the result and what the advisor was told.
+    for text in ("Wants a quote for front brakes.", HANDOVER, "Told the advisor"):
+        assert text in page, text
+    assert re.search(r"result.*?</label>\s*<div class=\"readonly\">booked</div>", page, re.S)
+
+
+def test_call_page_queries_do_not_grow_with_tool_calls(admin_client, calls, appointment, known_customer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    sid, url = calls["known"].call_sid, reverse("admin:voice_call_change", args=[calls["known"].pk])
+
+    def a_round(i):
+        changes = (Change(AgentChangeKind.BOOKED, appointment_id=appointment.pk, customer_id=known_customer.pk,
+                          vehicle_id=appointment.vehicle_id),)  # fmt: skip
+        say(sid, Speaker.AGENT, f"line {i}", tools=[(invocation(changes=changes), True),
+                                                   (invocation("search_knowledge", kind=ToolKind.READ), False)])
+
+    a_round(0)
+    admin_client.get(url)
+    with CaptureQueriesContext(connection) as short:
+        assert admin_client.get(url).status_code == 200
+    for i in range(1, 15):
+        a_round(i)
+    with CaptureQueriesContext(connection) as long:
+        assert admin_client.get(url).status_code == 200
+    assert len(long) == len(short)
+
+
+def test_a_call_that_changed_nothing_says_so(admin_client, calls):
+    page = admin_client.get(reverse("admin:voice_call_change", args=[calls["unknown"].pk])).content.decode()
+    assert "Nothing: the phone agent changed no appointments" in page
+
+
+def test_call_list_shows_and_filters_the_result(admin_client, calls):
+    services.call_record_summary(call_id=calls["known"].pk, summary="", result=CallResult.TRANSFERRED)
+    services.call_record_summary(call_id=calls["unknown"].pk, summary="", result=CallResult.ANSWERED)
+    response = admin_client.get(reverse("admin:voice_call_changelist"), {"result__exact": "answered"})
+    assert listed(response) == {calls["unknown"].call_sid}
+
+
+def test_the_customer_page_lists_their_calls_and_what_they_changed(admin_client, calls, booked_with_tools,
+                                                                    known_customer, django_assert_max_num_queries):
+    # A call from an unknown number that created records of this customer is theirs too.
+    services.turn_record(call_sid=calls["anonymous"].call_sid, speaker=Speaker.AGENT, text="Added you.",
+                         started_at=timezone.now(), ended_at=timezone.now(), tools=[
+                             (invocation("create_customer", changes=(Change(AgentChangeKind.VEHICLE_ADDED,
+                                                                            customer_id=known_customer.pk),)), True)])
+    url = reverse("admin:crm_customer_change", args=[known_customer.pk])
+    with django_assert_max_num_queries(30):
+        response = admin_client.get(url)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert [line.url for line in response.context["voice_calls"]] == [
+        reverse("admin:voice_call_change", args=[calls[name].pk]) for name in ("reminder", "anonymous", "known")
+    ]
+    known_line = response.context["voice_calls"][2]
+    assert known_line.result == "booked" and known_line.summary == "Wants a quote for front brakes."
+    assert [change.kind for change in known_line.changes] == ["booked", "message taken"]
+    appointment = booked_with_tools["appointment"]
+    assert reverse("admin:scheduling_appointment_change", args=[appointment.pk]) in page
+    assert reverse("admin:voice_callbackrequest_change", args=[booked_with_tools["callback"].pk]) in page
+    assert "Wants a quote for front brakes." in page and ">Calls</h2>" in page
+    # crm's own form is all there, inlines included, and still saves.
+    prefixes = [inline.formset.prefix for inline in response.context["inline_admin_formsets"]]
+    assert prefixes == ["other_phones", "vehicles", "consent_changes"]
+    assert admin_client.get(reverse("admin:crm_customer_add")).status_code == 200
+
+
+def test_the_customer_page_links_to_all_their_calls_when_there_are_many(admin_client, known_customer):
+    for n in range(25):
+        services.call_register_inbound(call_sid=call_sid(100 + n), from_number=KNOWN_NUMBER, to_number="+16025550000")
+    response = admin_client.get(reverse("admin:crm_customer_change", args=[known_customer.pk]))
+    assert len(response.context["voice_calls"]) == 20 and response.context["voice_call_total"] == 25
+    all_calls = response.context["voice_calls_url"]
+    assert "The latest 20 of 25 calls." in response.content.decode()
+    assert len(listed(admin_client.get(all_calls))) == 25
+
+
+def test_staff_who_may_not_read_calls_see_no_calls_on_the_customer_page(client, known_customer, calls):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    clerk = get_user_model().objects.create_user("clerk", "clerk@example.com", "correct-horse-battery", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="view_customer"))
+    client.force_login(clerk)
+    response = client.get(reverse("admin:crm_customer_change", args=[known_customer.pk]))
+    assert response.status_code == 200 and "voice_calls" not in response.context
+    assert ">Calls</h2>" not in response.content.decode()

@@ -112,12 +112,27 @@ def say_and_hang_up(text: str) -> str:
     return str(response)
 
 
-def transfer(number: str, *, say: str = "", action_url: str, timeout: int = 20) -> str:
-    """Say ``say`` (if any), then ring ``number``; when the dial ends Twilio posts the result to ``action_url``."""
+def transfer(number: str, *, say: str = "", action_url: str, timeout: int = 20, whisper_url: str = "") -> str:
+    """Say ``say`` (if any), then ring ``number``; when the dial ends Twilio posts the result to ``action_url``.
+
+    With ``whisper_url``, Twilio fetches TwiML there when the number answers and plays it to that person alone
+    before connecting the two (a <Number url>): how the advisor hears who is calling.
+    """
     response = VoiceResponse()
     if say:
         response.say(say)
-    response.dial(number, action=action_url, timeout=timeout)
+    if whisper_url:
+        dial = response.dial(action=action_url, timeout=timeout)
+        dial.number(number, url=whisper_url)
+    else:
+        response.dial(number, action=action_url, timeout=timeout)
+    return str(response)
+
+
+def say_only(text: str) -> str:
+    """Just words, then the call goes on (a whisper: a <Hangup> there would refuse the transfer)."""
+    response = VoiceResponse()
+    response.say(text)
     return str(response)
 
 

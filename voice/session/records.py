@@ -10,6 +10,11 @@ class CallRecords:
         self.call_sid = call_sid
 
     def take_message(self, *, customer_id: int | None, phone: str, message: str) -> int:
-        """A callback request on this call (in the database thread); the call's customer is the one it names."""
-        callback = services.callback_request_create(phone=phone, call_sid=self.call_sid, message=message)
+        """A callback request on this call (in the database thread), for the customer the caller proved to be."""
+        callback = services.callback_request_create(phone=phone, call_sid=self.call_sid, message=message,
+                                                    customer_id=customer_id)  # fmt: skip
         return callback.pk
+
+    def caller_identified(self, *, customer_id: int) -> None:
+        """The call belongs to this customer from now on (a caller from another number, or a new customer)."""
+        services.call_identify_customer(call_sid=self.call_sid, customer_id=customer_id)
