@@ -352,8 +352,9 @@ def call_add_system_note(*, call_sid: str, text: str) -> Turn:
 # --------------------------------------------------------------------------- turns
 
 
-def _timing(name: str, value) -> int | None:
-    """A stage latency in whole milliseconds, or None when missing, negative, absurd or not a number."""
+def _timing(name: str, value, *, digits: int | None = None) -> int | float | None:
+    """A duration in milliseconds (whole ones unless ``digits``), or None when missing, negative, absurd or not a
+    number."""
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -363,7 +364,7 @@ def _timing(name: str, value) -> int | None:
     if not math.isfinite(number) or number < 0 or number > MAX_TIMING_MS:
         log.info("Dropped an implausible %s of %r", name, value)
         return None
-    return round(number)
+    return round(number, digits)
 
 
 def _append_turn(call: Call, *, speaker: str, text: str, started_at=None, ended_at=None, **fields) -> Turn:
@@ -470,16 +471,6 @@ def _jsonable(value) -> dict:
     return loaded if isinstance(loaded, dict) else {"value": loaded}
 
 
-def _duration_ms(value) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return round(number, 2) if math.isfinite(number) and 0 <= number <= MAX_TIMING_MS else None
-
-
 def _save_invocations(
     call: Call, turn: Turn | None, pairs: Sequence[tuple[agent_records.ToolInvocation, bool]]
 ) -> list[ToolInvocation]:
@@ -516,7 +507,7 @@ def _save_invocations(
             result=_jsonable(invocation.result.data),
             ok=bool(invocation.result.ok),
             error=invocation.error,
-            duration_ms=_duration_ms(invocation.duration_ms),
+            duration_ms=_timing("tool duration", invocation.duration_ms, digits=2),
             heard=bool(heard),
             cancelled=bool(invocation.cancelled),
             started_at=invocation.started_at,

@@ -465,9 +465,7 @@ def _book_appointment(context: ToolContext, arguments: BookAppointmentArguments)
     return ToolResult(
         ok=True,
         data=data,
-        changes=(
-            Change(ChangeKind.BOOKED, appointment_id=appointment.pk, customer_id=customer.pk, vehicle_id=vehicle.pk),
-        ),
+        changes=(_changed(ChangeKind.BOOKED, appointment),),
     )
 
 
@@ -545,11 +543,7 @@ def _reschedule_appointment(context: ToolContext, arguments: RescheduleAppointme
     return ToolResult(
         ok=True,
         data={"moved": True, **_appointment_data(moved)},
-        changes=(
-            Change(
-                ChangeKind.MOVED, appointment_id=moved.pk, customer_id=moved.customer_id, vehicle_id=moved.vehicle_id
-            ),
-        ),
+        changes=(_changed(ChangeKind.MOVED, moved),),
     )
 
 
@@ -582,14 +576,7 @@ def _cancel_appointment(context: ToolContext, arguments: CancelAppointmentArgume
     return ToolResult(
         ok=True,
         data={"cancelled": True, "appointment_id": cancelled.pk, **_when(cancelled.starts_at)},
-        changes=(
-            Change(
-                ChangeKind.CANCELLED,
-                appointment_id=cancelled.pk,
-                customer_id=cancelled.customer_id,
-                vehicle_id=cancelled.vehicle_id,
-            ),
-        ),
+        changes=(_changed(ChangeKind.CANCELLED, cancelled),),
     )
 
 
@@ -617,14 +604,7 @@ def _confirm_appointment(context: ToolContext, arguments: ConfirmAppointmentArgu
     return ToolResult(
         ok=True,
         data={"confirmed": True, "appointment_id": confirmed.pk, **_when(confirmed.starts_at)},
-        changes=(
-            Change(
-                ChangeKind.CONFIRMED,
-                appointment_id=confirmed.pk,
-                customer_id=confirmed.customer_id,
-                vehicle_id=confirmed.vehicle_id,
-            ),
-        ),
+        changes=(_changed(ChangeKind.CONFIRMED, confirmed),),
     )
 
 
@@ -635,6 +615,12 @@ confirm_appointment = Tool(
     kind=ToolKind.WRITE,
     run=_confirm_appointment,
 )
+
+
+def _changed(kind: ChangeKind, appointment) -> Change:
+    """What a write did to an appointment, for the call's record of changes."""
+    return Change(kind, appointment_id=appointment.pk, customer_id=appointment.customer_id,
+                  vehicle_id=appointment.vehicle_id)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- vehicle_status

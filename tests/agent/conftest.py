@@ -1,19 +1,18 @@
 """Fixtures for the agent's CRM tools: a shop, its menu, two customers with cars, and a way to call a tool.
 
-The shop and the dates follow tests/scheduling/conftest.py: Mon-Fri 07:00-18:00 with lunch 12:00-12:30,
+The shop and the dates are tests/scheduling/conftest.py's: Mon-Fri 07:00-18:00 with lunch 12:00-12:30,
 Saturday 08:00-14:00, three bays, and test days at least a week ahead, so the tests need no fake clock.
 Tools are called the way the agent calls them: ``run_tool`` with a ``ToolCall`` of plain JSON arguments.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings as django_settings
-from django.utils import timezone
 
 from agent.events import ToolCall
 from agent.tools.base import ToolContext, ToolResult
@@ -22,7 +21,10 @@ from crm import services as crm_services
 from crm.vin import vin_check_digit
 from scheduling import services as scheduling_services
 from scheduling.actors import Actor
-from scheduling.models import Bay, OpeningBreak, OpeningHours, ServiceType, Weekday
+from scheduling.models import ServiceType
+
+# The shop, its bays and the test days are the scheduling tests' own (scheduling_settings pins the zone).
+from tests.scheduling.conftest import at, bays, monday, scheduling_settings, shop, today  # noqa: E402, F401
 
 CALL_SID = "CA" + "ab" * 16
 CALLER_PHONE = "+16025550100"  # Maria's
@@ -39,56 +41,9 @@ def dealership_zone() -> ZoneInfo:
     return ZoneInfo(django_settings.TIME_ZONE)
 
 
-@pytest.fixture(autouse=True)
-def agent_tool_settings(settings):
-    """Pin what scheduling reads, whatever the environment says (no Google Calendar)."""
-    settings.TIME_ZONE = "America/Phoenix"
-    settings.SCHEDULING_SLOT_MINUTES = 15
-    settings.SCHEDULING_MIN_LEAD_MINUTES = 60
-    settings.GOOGLE_SERVICE_ACCOUNT_FILE = ""
-    settings.GOOGLE_CALENDAR_ID = ""
-    return settings
-
-
-@pytest.fixture
-def at():
-    """``at(day, "14:30")``: that wall-clock time in the dealership's zone."""
-
-    def make(day: date, clock: str) -> datetime:
-        hour, minute = (int(part) for part in clock.split(":"))
-        return datetime.combine(day, time(hour, minute), tzinfo=dealership_zone())
-
-    return make
-
-
-@pytest.fixture
-def today(agent_tool_settings) -> date:
-    return timezone.now().astimezone(dealership_zone()).date()
-
-
-@pytest.fixture
-def monday(today) -> date:
-    """A Monday at least a week ahead."""
-    day = today + timedelta(days=7)
-    return day + timedelta(days=-day.weekday() % 7)
-
-
 @pytest.fixture
 def sunday(monday) -> date:
     return monday + timedelta(days=6)
-
-
-@pytest.fixture
-def shop(db):
-    for weekday in (Weekday.MONDAY, Weekday.TUESDAY, Weekday.WEDNESDAY, Weekday.THURSDAY, Weekday.FRIDAY):
-        hours = OpeningHours.objects.create(weekday=weekday, opens=time(7), closes=time(18))
-        OpeningBreak.objects.create(hours=hours, starts=time(12), ends=time(12, 30))
-    OpeningHours.objects.create(weekday=Weekday.SATURDAY, opens=time(8), closes=time(14))
-
-
-@pytest.fixture
-def bays(shop) -> list[Bay]:
-    return [Bay.objects.create(name=f"Bay {n}") for n in (1, 2, 3)]
 
 
 @pytest.fixture

@@ -4,12 +4,11 @@ database, so these tests commit (transaction=True) and hold real table locks fro
 
 import asyncio
 import json
-import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 
 from agent.context import ConversationStart, ShopFacts, caller_facts
 from agent.events import ToolFinished, ToolsStarted
@@ -17,6 +16,7 @@ from agent.fillers import Fillers
 from agent.model_agent import TOO_SLOW, ModelAgent, _batches
 from agent.events import ToolCall
 from scheduling.models import Appointment
+from tests.locks import TableLock
 from tests.standins import Reply
 from tests.standins._background import WAIT_SECONDS, async_wait_until
 from tests.standins.fixtures import fake_openai  # noqa: F401
@@ -25,39 +25,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 SHOP = ShopFacts(dealership="Saguaro Motors", now=datetime(2026, 12, 3, 9, 30, tzinfo=ZoneInfo("America/Phoenix")),
                  hours=("today: 7 AM to 6 PM",))  # fmt: skip
-
-
-class TableLock:
-    """Another database session holds a lock on a table until released (``mode`` as in LOCK TABLE)."""
-
-    def __init__(self, table: str, mode: str):
-        self.table, self.mode = table, mode
-        self._taken, self._release = threading.Event(), threading.Event()
-        self._thread = threading.Thread(target=self._hold, daemon=True)
-
-    def _hold(self) -> None:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {self.table} IN {self.mode} MODE")
-            self._taken.set()
-            self._release.wait(WAIT_SECONDS * 2)
-        connection.close()
-
-    def waiters(self) -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = %s::regclass", [self.table])
-            return cursor.fetchone()[0]
-
-    def release(self) -> None:
-        self._release.set()
-
-    def __enter__(self):
-        self._thread.start()
-        assert self._taken.wait(WAIT_SECONDS)
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
-        self._thread.join(WAIT_SECONDS)
 
 
 async def in_thread(function, *args):

@@ -5,14 +5,13 @@ the real database. Afterwards the CRM holds what the call did, credited to the p
 from __future__ import annotations
 
 import json
-import threading
 import time as clock
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from agent.fillers import LINES
@@ -22,6 +21,7 @@ from crm.selectors import dealership_profile
 from scheduling import services as scheduling_services
 from scheduling.actors import Actor
 from scheduling.models import Appointment, AppointmentEvent, AppointmentStatus, Bay, OpeningHours, ServiceType
+from tests.locks import TableLock
 from tests.standins import Reply
 from tests.standins._background import WAIT_SECONDS
 from tests.standins.fixtures import fake_deepgram, fake_openai  # noqa: F401
@@ -214,11 +214,11 @@ async def test_barge_in_while_a_booking_runs_books_once_and_keeps_the_pair(voice
         ("book_appointment", {"vehicle_id": civic.pk, "service_ids": [dealership.pk], "start": start})]))
     voice_live.openai.responder = lambda messages: Reply(text="Sure, what else can I do?")
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)(CALLER)
-    with TableLock("scheduling_appointmentevent") as lock:  # the booking's event row waits for it
+    with TableLock("scheduling_appointmentevent", "EXCLUSIVE") as lock:  # the booking's event row waits for it
         async with voice_live.peer(call_sid, parameters) as peer:
             await hears(peer, GREETING)
             await peer.say("yes book it")
-            await settle(lambda: lock.waiters("scheduling_appointmentevent") > 0)  # the write is under way
+            await settle(lambda: lock.waiters() > 0)  # the write is under way
             await peer.say("wait one more question")
             await peer.wait_for_event("clear_received", timeout=WAIT_SECONDS)
             lock.release()
@@ -250,11 +250,11 @@ async def test_a_slow_tool_with_no_preface_gets_a_short_filler_that_the_model_ne
         ("book_appointment", {"vehicle_id": civic.pk, "service_ids": [dealership.pk], "start": start})]))
     voice_live.openai.queue_text("You're booked.")
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)(CALLER)
-    with TableLock("scheduling_appointmentevent") as lock:
+    with TableLock("scheduling_appointmentevent", "EXCLUSIVE") as lock:
         async with voice_live.peer(call_sid, parameters) as peer:
             await hears(peer, GREETING)
             await peer.say("yes book it")
-            await settle(lambda: lock.waiters("scheduling_appointmentevent") > 0)
+            await settle(lambda: lock.waiters() > 0)
             await peer.wait_for_event("heard", lambda e: e.data.get("text") in BOOKING_FILLERS, timeout=WAIT_SECONDS)
             lock.release()
             await hears(peer, "You're booked.")
@@ -388,40 +388,6 @@ async def test_a_transfer_whispers_the_context_to_the_advisor(voice_live, dealer
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-class TableLock:
-    """Another session holds an EXCLUSIVE lock on a table (reads go on, writes wait) until released."""
-
-    def __init__(self, table: str):
-        self.table = table
-        self._taken, self._release = threading.Event(), threading.Event()
-        self._thread = threading.Thread(target=self._hold, daemon=True)
-
-    def _hold(self) -> None:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {self.table} IN EXCLUSIVE MODE")
-            self._taken.set()
-            self._release.wait(WAIT_SECONDS * 2)
-        connection.close()
-
-    @staticmethod
-    def waiters(table: str) -> int:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = %s::regclass", [table])
-            return cursor.fetchone()[0]
-
-    def release(self) -> None:
-        self._release.set()
-
-    def __enter__(self):
-        self._thread.start()
-        assert self._taken.wait(WAIT_SECONDS)
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
-        self._thread.join(WAIT_SECONDS)
 
 
 def _first_free_start(service: ServiceType) -> str:
