@@ -419,7 +419,7 @@ class CallSession:
         turn.sentences.append(sentence)
         self._by_mark[sentence.mark] = (turn, sentence)
         await self._speaker.say(sentence.id, speakable(text))
-        if turn.first_say_at is None:
+        if turn.first_say_at is None and not filler:  # the model's words: a filler has none to wait for
             turn.first_say_at = time.monotonic()
 
     async def _say_fixed(self, text: str, *, interruptible: bool, action: str = "") -> None:
