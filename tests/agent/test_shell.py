@@ -3,6 +3,7 @@
 import pytest
 from django.core.management import call_command
 
+
 @pytest.mark.django_db
 def test_the_shell_has_the_agents_tools_at_hand(capsys):
     call_command("shell", command="print(sorted(TOOLS)[0], run_tool.__name__, ToolContext.__name__, "
