@@ -14,7 +14,14 @@ from django.utils import timezone
 
 from crm.models import Customer
 from crm.selectors import dealership_profile
-from scheduling.selectors import ShopCalendar, dealership_zone, spoken_datetime, upcoming_appointments_for
+from scheduling.selectors import (
+    ShopCalendar,
+    dealership_zone,
+    spoken_clock,
+    spoken_datetime,
+    spoken_day,
+    upcoming_appointments_for,
+)
 
 DAYS_OF_HOURS = 7
 
@@ -59,7 +66,7 @@ class ShopFacts:
 
     @property
     def time(self) -> str:
-        return _clock(self.now)
+        return spoken_clock(self.now)
 
     @property
     def zone(self) -> str:
@@ -77,10 +84,6 @@ class ConversationStart:
     reminder: bool = False
 
 
-def _clock(moment: datetime) -> str:
-    return f"{moment:%-I}:{moment:%M} {moment:%p}" if moment.minute else f"{moment:%-I} {moment:%p}"
-
-
 def shop_facts(*, now: datetime | None = None) -> ShopFacts:
     zone = dealership_zone()
     now = (now or timezone.now()).astimezone(zone)
@@ -91,16 +94,16 @@ def shop_facts(*, now: datetime | None = None) -> ShopFacts:
     hours = []
     for offset in range(DAYS_OF_HOURS):
         day = first + timedelta(days=offset)
-        label = spoken_datetime(datetime.combine(day, datetime.min.time(), tzinfo=zone), today=first).split(" at ")[0]
+        label = spoken_day(day, today=first)
         working = calendar.working_day(day)
         if working is None or not working.windows:
             hours.append(f"{label}: closed")
             continue
         opens, closes = working.windows[0][0].astimezone(zone), working.windows[-1][1].astimezone(zone)
-        line = f"{label}: {_clock(opens)} to {_clock(closes)}"
+        line = f"{label}: {spoken_clock(opens)} to {spoken_clock(closes)}"
         breaks = [(a[1].astimezone(zone), b[0].astimezone(zone)) for a, b in zip(working.windows, working.windows[1:])]
         if breaks:
-            line += ", closed " + " and ".join(f"{_clock(s)} to {_clock(e)}" for s, e in breaks)
+            line += ", closed " + " and ".join(f"{spoken_clock(s)} to {spoken_clock(e)}" for s, e in breaks)
         hours.append(line)
     return ShopFacts(dealership=profile.name, now=now, hours=tuple(hours),
                      main_phone=str(profile.main_phone or ""))  # fmt: skip

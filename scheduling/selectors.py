@@ -62,15 +62,23 @@ class Slot:
 
 def spoken_datetime(moment: datetime, *, today: date | None = None) -> str:
     local = moment.astimezone(dealership_zone())
+    return f"{spoken_day(local.date(), today=today)} at {spoken_clock(local)}"
+
+
+def spoken_clock(moment: datetime) -> str:
+    """ "2:30 PM", "2 PM": the time of day on the dealership's clock."""
+    local = moment.astimezone(dealership_zone())
+    return f"{local:%-I}:{local:%M} {local:%p}" if local.minute else f"{local:%-I} {local:%p}"
+
+
+def spoken_day(day: date, *, today: date | None = None) -> str:
+    """ "today", "tomorrow", or "Tuesday, March 3rd"."""
     today = today or timezone.now().astimezone(dealership_zone()).date()
-    clock = f"{local:%-I}:{local:%M} {local:%p}" if local.minute else f"{local:%-I} {local:%p}"
-    if local.date() == today:
-        day = "today"
-    elif local.date() == today + timedelta(days=1):
-        day = "tomorrow"
-    else:
-        day = f"{local:%A}, {local:%B} {_ordinal(local.day)}"
-    return f"{day} at {clock}"
+    if day == today:
+        return "today"
+    if day == today + timedelta(days=1):
+        return "tomorrow"
+    return f"{day:%A}, {day:%B} {_ordinal(day.day)}"
 
 
 def _ordinal(n: int) -> str:

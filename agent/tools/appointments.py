@@ -31,7 +31,9 @@ from scheduling.selectors import (
     current_visit,
     dealership_zone,
     service_types_by_ids,
+    spoken_clock,
     spoken_datetime,
+    spoken_day,
     upcoming_appointments_for,
 )
 
@@ -58,26 +60,6 @@ def _iso(moment: dt.datetime) -> str:
 
 def _when(moment: dt.datetime) -> dict:
     return {"start": _iso(moment), "spoken": spoken_datetime(moment)}
-
-
-def _clock(moment: dt.datetime) -> str:
-    """ "2:30 PM", "2 PM"."""
-    local = moment.astimezone(_zone())
-    return f"{local:%-I}:{local:%M} {local:%p}" if local.minute else f"{local:%-I} {local:%p}"
-
-
-def _ordinal(n: int) -> str:
-    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def _spoken_day(day: dt.date) -> str:
-    today = timezone.now().astimezone(_zone()).date()
-    if day == today:
-        return "today"
-    if day == today + dt.timedelta(days=1):
-        return "tomorrow"
-    return f"{day:%A}, {day:%B} {_ordinal(day.day)}"
 
 
 def _or_list(words: Sequence[str]) -> str:
@@ -248,16 +230,16 @@ def _check_offered(
         return
     if offered:
         nearest = sorted(sorted(offered, key=lambda s: abs(s.start - start))[:MAX_ALTERNATIVES], key=lambda s: s.start)
-        clocks = [_clock(s.start) for s in nearest]
+        clocks = [spoken_clock(s.start) for s in nearest]
         verb = "is" if len(clocks) == 1 else "are"
         raise ToolRefused(
-            f"{_clock(start)} isn't open; {_or_list(clocks)} {verb}.", alternatives=[_when(s.start) for s in nearest]
+            f"{spoken_clock(start)} isn't open; {_or_list(clocks)} {verb}.", alternatives=[_when(s.start) for s in nearest]
         )
     options = _next_openings(
         service_types, first_day=day + dt.timedelta(days=1), count=MAX_ALTERNATIVES,
         exclude_appointment_id=exclude_appointment_id,
     )  # fmt: skip
-    say = f"We have nothing open {_spoken_day(day)}"
+    say = f"We have nothing open {spoken_day(day)}"
     say += f"; the next openings are {_or_list([s.spoken() for s in options])}." if options else "."
     raise ToolRefused(say, alternatives=[_when(s.start) for s in options])
 
@@ -374,7 +356,7 @@ def _get_available_slots(context: ToolContext, arguments: AvailableSlotsArgument
     options = _next_openings(service_types, first_day=first_day, count=MAX_ALTERNATIVES, **filters)
     if not options and (arguments.part_of_day != "any" or after_clock is not None):
         options = _next_openings(service_types, first_day=first_day, count=MAX_ALTERNATIVES, after=after_moment)
-    asked = _spoken_day(first_day) if first_day == last_day else "those days"
+    asked = spoken_day(first_day) if first_day == last_day else "those days"
     say = f"I don't see an opening {asked} for that"
     say += f"; the next ones are {_or_list([s.spoken() for s in options])}." if options else "."
     return ToolResult(ok=True, data={"slots": [], "next_openings": [_when(s.start) for s in options]}, say=say)
@@ -646,7 +628,7 @@ def _vehicle_status(context: ToolContext, arguments: NoArguments) -> ToolResult:
     elif visit.starts_at > now:
         words = f"{car} isn't in yet; it's booked for {spoken_datetime(visit.starts_at)}."
     else:
-        words = f"We haven't checked in {car[0].lower()}{car[1:]} yet; it was booked for {_clock(visit.starts_at)}."
+        words = f"We haven't checked in {car[0].lower()}{car[1:]} yet; it was booked for {spoken_clock(visit.starts_at)}."
     return ToolResult(ok=True, data=_appointment_data(visit), say=words)
 
 
