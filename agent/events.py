@@ -23,6 +23,12 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class TextDone:
+    """The model's words for this round are over (it is writing tool calls now): a driver that holds back the
+    last words until it sees what follows them can say them at once."""
+
+
+@dataclass(frozen=True)
 class ToolCall:
     """One tool call asked for by the model: ``arguments`` as it sent them (None when they were not JSON)."""
 
@@ -61,7 +67,7 @@ class Transfer:
     reason: str = ""
 
 
-AgentEvent = TextDelta | ToolsStarted | ToolFinished | EndCall | Transfer
+AgentEvent = TextDelta | TextDone | ToolsStarted | ToolFinished | EndCall | Transfer
 
 
 class AgentError(Exception):

@@ -26,7 +26,17 @@ from django.utils import timezone
 from agent import context as facts
 from agent import database
 from agent.conversation import CANCELLED_READ, Conversation
-from agent.events import AgentError, EndCall, TextDelta, ToolCall, ToolFinished, ToolsStarted, Transfer
+from agent.events import (
+    AgentError,
+    AgentEvent,
+    EndCall,
+    TextDelta,
+    TextDone,
+    ToolCall,
+    ToolFinished,
+    ToolsStarted,
+    Transfer,
+)
 from agent.fillers import Fillers
 from agent.records import InvocationRecorder, ToolInvocation
 from agent.tools.base import Records, ToolContext, ToolKind, ToolResult
@@ -109,7 +119,7 @@ class ModelAgent:
             "identified_by": self.tool_context.identified_by,
         }).strip()  # fmt: skip
 
-    async def reply(self) -> AsyncIterator[TextDelta | ToolsStarted | ToolFinished | EndCall | Transfer]:
+    async def reply(self) -> AsyncIterator[AgentEvent]:
         """Answer what the caller said since the last reply. Raises AgentError when the model fails."""
         self._replying, self._heard_later = True, None
         rounds = self._rounds()
@@ -136,6 +146,8 @@ class ModelAgent:
                                                      [] if last else tool_schemas()):  # fmt: skip
                     if isinstance(event, TextDelta):
                         text += event.text
+                        yield event
+                    elif isinstance(event, TextDone):
                         yield event
                     elif isinstance(event, ToolCall):
                         calls.append(event)

@@ -11,7 +11,7 @@ import openai
 from django.conf import settings
 
 from agent import metrics
-from agent.events import AgentError, TextDelta, ToolCall
+from agent.events import AgentError, TextDelta, TextDone, ToolCall
 from agent.providers.loop_clients import LoopClients
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def preload() -> None:
 
 
 class OpenAIChat:
-    """Streams one reply: text as it comes, then any tool calls whole."""
+    """Streams one reply: text as it comes, TextDone when tool calls begin, then the tool calls whole."""
 
     def __init__(self):
         self._client = client()
@@ -88,6 +88,8 @@ class OpenAIChat:
                 delta = choices[0].get("delta") or {}
                 if delta.get("content"):
                     yield TextDelta(delta["content"])
+                if delta.get("tool_calls") and not calls:
+                    yield TextDone()  # its words are over: the last sentence of the preface can be spoken now
                 for fragment in delta.get("tool_calls") or []:
                     call = calls.setdefault(fragment.get("index", 0), {"id": "", "name": "", "arguments": ""})
                     call["id"] = fragment.get("id") or call["id"]

@@ -53,6 +53,16 @@ async def test_a_goodbye_then_end_call_is_an_event_for_the_driver_with_a_whole_t
     assert json.loads(tool_round[1]["content"])["ok"] is True
 
 
+async def test_the_preface_is_over_as_soon_as_the_tool_calls_begin(model):
+    """The model's last words before a tool call are not held back until the whole call has streamed."""
+    from agent.providers.openai_chat import OpenAIChat
+
+    model.queue_reply(Reply(text="Let me check Tuesday.", tool_calls=[("get_available_slots", {
+        "service_ids": [1], "date": "2026-12-08", "part_of_day": "afternoon"})]))
+    kinds = [type(event).__name__ async for event in OpenAIChat().stream([{"role": "user", "content": "hi"}], [])]
+    assert kinds[-2:] == ["TextDone", "ToolCall"] and set(kinds[:-2]) == {"TextDelta"}
+
+
 async def test_a_transfer_carries_a_whisper_with_the_reason(model):
     model.queue_reply(Reply(text="Let me get you an advisor.",
                             tool_calls=[("transfer_to_person", {"reason": "wants a quote for new tires"})]))  # fmt: skip

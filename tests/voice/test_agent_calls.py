@@ -182,6 +182,26 @@ async def test_a_booking_call_books_the_time_read_back_and_credits_the_phone_age
     assert all(i.name != "lookup_customer" for i in invocations)
 
 
+async def test_the_preface_is_heard_while_the_model_still_writes_its_tool_call(voice_live, dealership, dana):
+    customer, civic = dana
+    # The stand-in streams the call's arguments in pieces at 3 a second: about four seconds of them.
+    voice_live.openai.queue_reply(Reply(text="Let me check that.", tokens_per_second=3, tool_calls=[
+        ("get_available_slots", {"service_ids": [dealership.pk], "part_of_day": "morning", "after": "08:00",
+                                 "date": next_tuesday().isoformat()})]))
+    voice_live.openai.queue_text("Mornings are open.")
+    call_sid, parameters = await sync_to_async(voice_live.incoming_call)(CALLER)
+    async with voice_live.peer(call_sid, parameters) as peer:
+        await hears(peer, GREETING)
+        await peer.say("any mornings free")
+        await hears(peer, "Let me check that.")
+        heard = next(e.t for e in peer.timeline if e.kind == "heard" and e.data.get("text") == "Let me check that.")
+        await hears(peer, "Mornings are open.")
+        await peer.send_stop()
+    tool_request = conversation_requests(voice_live.openai)[0]
+    assert tool_request.reply.tool_calls and heard < tool_request.finished_at, \
+        "the preface was spoken before the tool call had finished streaming"
+
+
 async def test_asked_twice_in_one_call_the_booking_is_made_once(voice_live, dealership, dana):
     customer, civic = dana
     start = await sync_to_async(_first_free_start)(dealership)

@@ -25,7 +25,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from agent.events import AgentError, EndCall, TextDelta, ToolFinished, ToolsStarted, Transfer
+from agent.events import AgentError, EndCall, TextDelta, TextDone, ToolFinished, ToolsStarted, Transfer
 from agent.interface import Agent
 from agent.records import ToolInvocation
 from agent.tools.calls import END_CALL, TRANSFER
@@ -360,12 +360,15 @@ class CallSession:
                         if turn.first_chunk_token_at is None:
                             turn.first_chunk_token_at = arrived
                         await self._speak(turn, chunk)
-                elif isinstance(event, ToolsStarted):
-                    # The preface ("Let me check Tuesday.") is said now, not after the tools.
+                elif isinstance(event, (TextDone, ToolsStarted)):
+                    # The preface ("Let me check Tuesday.") is said as soon as its words are over, while the model
+                    # still writes the tool calls and the tools run.
                     for chunk in chunker.flush():
                         if turn.first_chunk_token_at is None:
                             turn.first_chunk_token_at = arrived
                         await self._speak(turn, chunk)
+                    if isinstance(event, TextDone):
+                        continue
                     turn.tools_running, turn.tools_started_at = len(event.calls), arrived
                     if filler is None and not turn.sentences:
                         filler = asyncio.create_task(self._filler(turn, event), name="filler")
