@@ -3,9 +3,9 @@
 import re
 import unicodedata
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 
-from crm.models import Customer, DealershipProfile, Vehicle
+from crm.models import Customer, CustomerPhone, DealershipProfile, Vehicle
 from crm.phones import phone_digits, try_normalize_phone
 from crm.vin import normalize_vin
 
@@ -20,10 +20,11 @@ def customer_find_by_phone(raw: str) -> Customer | None:
     number = try_normalize_phone(raw)
     if number is None:
         return None
-    customer = Customer.objects.filter(phone=number).first()
-    if customer is None:
-        customer = Customer.objects.filter(other_phones__number=number).first()
-    return customer
+    # One round trip: the main number, else another number, each by its own index (the unique match needs no
+    # sort, so the model's default ordering is dropped).
+    other = CustomerPhone.objects.filter(number=number).values("customer_id")[:1]
+    found = list(Customer.objects.filter(Q(phone=number) | Q(pk=Subquery(other))).order_by()[:2])
+    return next((c for c in found if c.phone == number), found[0] if found else None)
 
 
 def customer_search_q(term: str, *, prefix: str = "") -> Q | None:
