@@ -3,8 +3,9 @@
 Channels' ``database_sync_to_async`` and Django's async ORM send all of it to one shared thread, so with many
 calls on a server process every tool waits behind every other call's database work. With
 ``AGENT_DATABASE_THREADS`` > 0 the agent uses a pool of its own that many threads wide instead (each thread
-keeps one connection, checked before each job as a request would be); 0 keeps the shared thread.
-bench/voice_tools.py measures both.
+keeps one connection, checked before each job as a request would be); 0, the default, keeps the shared thread:
+bench/voice_tools.py showed the pool's threads shorten the tools' wait but slow the event loop (the GIL), which
+every call's audio feels.
 """
 
 from __future__ import annotations

@@ -215,8 +215,10 @@ KNOWLEDGE_QUERY_CACHE_SECONDS = int(env_str("KNOWLEDGE_QUERY_CACHE_SECONDS", str
 AGENT_TOOL_TIMEOUT_SECONDS = float(env_str("AGENT_TOOL_TIMEOUT_SECONDS", "8"))
 # Model rounds per caller turn; the last one is asked to answer without tools.
 AGENT_MAX_MODEL_ROUNDS = int(env_str("AGENT_MAX_MODEL_ROUNDS", "4"))
-# Threads of the agent's own database pool (0: Channels' one shared database thread); see agent/database.py.
-AGENT_DATABASE_THREADS = int(env_str("AGENT_DATABASE_THREADS", "4"))
+# Threads of the agent's own database pool for tools (0: Channels' one shared database thread). A pool shortens
+# the tools' wait at a talk peak but its threads contend with the event loop for the GIL, and every call's
+# audio pays for that: bench/voice_tools.py prints both; see agent/database.py.
+AGENT_DATABASE_THREADS = int(env_str("AGENT_DATABASE_THREADS", "0"))
 # A caller left this long after their words with no agent audio while tools run hears a short filler.
 AGENT_FILLER_AFTER_SECONDS = float(env_str("AGENT_FILLER_AFTER_SECONDS", "1.0"))
 
