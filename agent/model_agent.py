@@ -160,7 +160,7 @@ class ModelAgent:
                 # Asked to answer without tools and it still wants one: say so and hand over.
                 logger.warning("call %s: the model still asked for tools after %s rounds", self._start.call_sid,
                                rounds)  # fmt: skip
-                self.conversation.add_text(text)
+                self.conversation.add_text(f"{text} {GIVE_UP}".strip())
                 yield TextDelta(f" {GIVE_UP}")
                 yield Transfer(whisper=self.transfer_whisper("the assistant could not finish the request"))
                 return
@@ -224,7 +224,7 @@ class ModelAgent:
             result = await asyncio.wait_for(asyncio.shield(work), timeout=settings.AGENT_TOOL_TIMEOUT_SECONDS)
         except TimeoutError:
             if kind is ToolKind.WRITE:
-                work.add_done_callback(lambda done: self._late_result(call, done))
+                work.add_done_callback(lambda done: self._late_result(call, done, started_at, started, round_number))
             else:
                 work.cancel()
             result = ToolResult.refused(TOO_SLOW, error="timed out", still_running=kind is ToolKind.WRITE)
@@ -251,12 +251,13 @@ class ModelAgent:
             self._recorder.tool_finished(invocation)
         return invocation
 
-    def _late_result(self, call: ToolCall, done: asyncio.Future) -> None:
-        """A write that overran its time limit finished after all: the model hears how, before it answers next."""
+    def _late_result(self, call: ToolCall, done: asyncio.Future, started_at, started, round_number) -> None:
+        """A write that overran its time limit finished after all: it is kept as it really ended (its changes
+        with the call), and the model hears how before it answers next."""
         if done.cancelled() or done.exception() is not None:
             return
         result = done.result()
-        self._stale = self._stale or result.ok
+        self._report(call, ToolKind.WRITE, result, started_at, started, round_number)
         self.conversation.add_note(f"The {call.name} call that was taking long has now finished: {result.for_model()}")
 
     async def _settle_late_writes(self) -> None:

@@ -47,9 +47,19 @@ def model(settings, fake_openai):  # noqa: F811
     return fake_openai
 
 
-def agent_for(customer) -> ModelAgent:
+class Kept:
+    """The driver's recorder: every tool call the agent reports."""
+
+    def __init__(self):
+        self.invocations = []
+
+    def tool_finished(self, invocation):
+        self.invocations.append(invocation)
+
+
+def agent_for(customer, recorder=None) -> ModelAgent:
     return ModelAgent(ConversationStart(shop=SHOP, call_sid="CA" + "cd" * 16, caller_phone=str(customer.phone),
-                                        caller=caller_facts(customer.pk)))  # fmt: skip
+                                        caller=caller_facts(customer.pk)), recorder=recorder)  # fmt: skip
 
 
 async def waiting_on(lock: TableLock) -> None:
@@ -126,7 +136,8 @@ async def test_a_tool_over_its_time_limit_gets_an_apology_and_a_late_write_is_to
     model, settings, bays, menu, customer, vehicle, monday, at
 ):
     settings.AGENT_TOOL_TIMEOUT_SECONDS = 0.5
-    agent = await in_thread(agent_for, customer)
+    agent_records = Kept()
+    agent = await in_thread(agent_for, customer, agent_records)
     start = at(monday, "10:00").isoformat()
     model.queue_reply(Reply(tool_calls=[
         ("book_appointment", {"vehicle_id": vehicle.pk, "service_ids": [menu.oil.pk], "start": start})]))
@@ -148,6 +159,9 @@ async def test_a_tool_over_its_time_limit_gets_an_apology_and_a_late_write_is_to
     note = [m for m in model.chat_requests[2].messages[1:] if m["role"] == "system"]
     assert len(note) == 1 and "book_appointment" in note[0]["content"] and '"ok":true' in note[0]["content"]
     assert await in_thread(lambda: Appointment.objects.filter(customer=customer).count()) == 1
+    kept = [(i.call.name, i.result.ok, i.result.data.get("error")) for i in agent_records.invocations]
+    assert kept == [("book_appointment", False, "timed out"), ("book_appointment", True, None)], \
+        "the write is kept as it really ended, after the apology"
 
 
 def test_reads_side_by_side_and_each_write_alone_in_the_order_asked():

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agent.context import ConversationStart, ShopFacts
-from agent.events import EndCall, TextDelta, ToolFinished, ToolsStarted, Transfer
+from agent.events import EndCall, TextDelta, TextDone, ToolFinished, ToolsStarted, Transfer
 from agent.model_agent import GIVE_UP, ModelAgent
 from tests.standins import Reply
 from tests.standins.fixtures import fake_openai  # noqa: F401
@@ -44,7 +44,7 @@ async def test_a_goodbye_then_end_call_is_an_event_for_the_driver_with_a_whole_t
     agent.hear("that's all, bye")
     events = await events_of(agent)
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Thanks for calling, goodbye."
-    assert [type(e) for e in events if not isinstance(e, TextDelta)] == [ToolsStarted, ToolFinished, EndCall]
+    assert [type(e) for e in events if not isinstance(e, TextDelta)] == [TextDone, ToolsStarted, ToolFinished, EndCall]
     assert len(model.chat_requests) == 1, "call control ends the round: the model is not asked again"
     assert [i.call.name for i in kept.invocations] == ["end_call"]
     tool_round = agent.conversation.messages[-2:]
