@@ -1,5 +1,6 @@
 """A lock another database session holds, for tests of what waits on a busy database (real locks, no mocks)."""
 
+import asyncio
 import threading
 
 from django.db import connection, transaction
@@ -38,3 +39,19 @@ class TableLock:
     def __exit__(self, *exc):
         self.release()
         self._thread.join(WAIT_SECONDS)
+
+
+async def someone_waits_on(lock: TableLock) -> None:
+    """Until a session waits for the lock. Asked from a thread of its own: the shared database thread of
+    ``sync_to_async`` may be the very one waiting."""
+
+    def waiters() -> int:
+        try:
+            return lock.waiters()
+        finally:
+            connection.close()
+
+    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
+    while not await asyncio.to_thread(waiters):
+        assert asyncio.get_running_loop().time() < deadline, f"nobody waits on {lock.table}"
+        await asyncio.sleep(0.02)

@@ -16,7 +16,7 @@ from agent.fillers import Fillers
 from agent.model_agent import TOO_SLOW, ModelAgent, _batches
 from agent.events import ToolCall
 from scheduling.models import Appointment
-from tests.locks import TableLock
+from tests.locks import TableLock, someone_waits_on
 from tests.standins import Reply
 from tests.standins._background import WAIT_SECONDS, async_wait_until
 from tests.standins.fixtures import fake_openai  # noqa: F401
@@ -40,10 +40,11 @@ async def in_thread(function, *args):
     return await asyncio.to_thread(closing)
 
 
-@pytest.fixture
-def model(settings, fake_openai):  # noqa: F811
+@pytest.fixture(params=[0, 2], ids=["shared-database-thread", "agent-pool"])
+def model(request, settings, fake_openai):  # noqa: F811
+    """The OpenAI stand-in, with the tools on Channels' shared database thread or on the agent's own pool."""
     settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = fake_openai.api_key, fake_openai.base_url
-    settings.AGENT_DATABASE_THREADS = 4
+    settings.AGENT_DATABASE_THREADS = request.param
     return fake_openai
 
 
@@ -60,13 +61,6 @@ class Kept:
 def agent_for(customer, recorder=None) -> ModelAgent:
     return ModelAgent(ConversationStart(shop=SHOP, call_sid="CA" + "cd" * 16, caller_phone=str(customer.phone),
                                         caller=caller_facts(customer.pk)), recorder=recorder)  # fmt: skip
-
-
-async def waiting_on(lock: TableLock) -> None:
-    deadline = asyncio.get_running_loop().time() + WAIT_SECONDS
-    while not await in_thread(lock.waiters):
-        assert asyncio.get_running_loop().time() < deadline, "nobody waits on the lock"
-        await asyncio.sleep(0.02)
 
 
 async def until_tools_started(agent: ModelAgent) -> asyncio.Task:
@@ -94,7 +88,7 @@ async def test_a_write_under_way_when_the_caller_interrupts_still_lands_and_the_
     agent.hear("yes book it")
     with TableLock("scheduling_appointmentevent", "EXCLUSIVE") as lock:
         reply = await until_tools_started(agent)
-        await waiting_on(lock)  # the booking waits on the lock
+        await someone_waits_on(lock)  # the booking waits on the lock
         reply.cancel()  # the caller talks over it
         with pytest.raises(asyncio.CancelledError):
             await reply
@@ -117,7 +111,7 @@ async def test_a_read_stopped_by_the_caller_leaves_a_cancelled_result(model, men
     agent.hear("what do you offer")
     with TableLock("scheduling_servicetype", "ACCESS EXCLUSIVE") as lock:  # even reads wait
         reply = await until_tools_started(agent)
-        await waiting_on(lock)
+        await someone_waits_on(lock)
         reply.cancel()
         with pytest.raises(asyncio.CancelledError):
             await reply

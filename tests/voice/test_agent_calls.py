@@ -21,7 +21,7 @@ from crm.selectors import dealership_profile
 from scheduling import services as scheduling_services
 from scheduling.actors import Actor
 from scheduling.models import Appointment, AppointmentEvent, AppointmentStatus, Bay, OpeningHours, ServiceType
-from tests.locks import TableLock
+from tests.locks import TableLock, someone_waits_on
 from tests.standins import Reply
 from tests.standins._background import WAIT_SECONDS
 from tests.standins.fixtures import fake_deepgram, fake_openai  # noqa: F401
@@ -238,7 +238,7 @@ async def test_barge_in_while_a_booking_runs_books_once_and_keeps_the_pair(voice
         async with voice_live.peer(call_sid, parameters) as peer:
             await hears(peer, GREETING)
             await peer.say("yes book it")
-            await settle(lambda: lock.waiters() > 0)  # the write is under way
+            await someone_waits_on(lock)  # the write is under way
             await peer.say("wait one more question")
             await peer.wait_for_event("clear_received", timeout=WAIT_SECONDS)
             lock.release()
@@ -274,7 +274,7 @@ async def test_a_slow_tool_with_no_preface_gets_a_short_filler_that_the_model_ne
         async with voice_live.peer(call_sid, parameters) as peer:
             await hears(peer, GREETING)
             await peer.say("yes book it")
-            await settle(lambda: lock.waiters() > 0)
+            await someone_waits_on(lock)
             await peer.wait_for_event("heard", lambda e: e.data.get("text") in BOOKING_FILLERS, timeout=WAIT_SECONDS)
             lock.release()
             await hears(peer, "You're booked.")
