@@ -223,11 +223,15 @@ def _check_offered(
             else "That time has already passed.",
             alternatives=[_when(s.start) for s in options],
         )
+    # The first opening at or after the asked time settles it (the common case, and the cheap one); only a
+    # refusal needs the whole day, for the nearest real alternatives.
+    first = available_slots(service_types=service_types, first_day=day, last_day=day, after=start, limit=1,
+                            exclude_appointment_id=exclude_appointment_id)  # fmt: skip
+    if first and first[0].start == start:
+        return
     offered = available_slots(
         service_types=service_types, first_day=day, last_day=day, exclude_appointment_id=exclude_appointment_id
     )
-    if any(slot.start == start for slot in offered):
-        return
     if offered:
         nearest = sorted(sorted(offered, key=lambda s: abs(s.start - start))[:MAX_ALTERNATIVES], key=lambda s: s.start)
         clocks = [spoken_clock(s.start) for s in nearest]

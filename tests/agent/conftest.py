@@ -147,6 +147,11 @@ def agent_database_threads_closed():
     """The agent's own database threads keep a connection each: closed after every test, so the test database
     can be dropped and no test sees another's pool."""
     yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
     from agent.database import shutdown
 
     shutdown()
+    # Tools on Channels' shared database thread (asgiref's single-thread executor) leave its connection open.
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result(timeout=30)

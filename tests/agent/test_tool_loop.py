@@ -14,6 +14,9 @@ from agent.model_agent import GIVE_UP, ModelAgent
 from tests.standins import Reply
 from tests.standins.fixtures import fake_openai  # noqa: F401
 
+# Tools run through the agent's database runner, which checks connections as a request would.
+pytestmark = pytest.mark.django_db
+
 SHOP = ShopFacts(dealership="Saguaro Motors", now=datetime(2026, 12, 3, 9, 30, tzinfo=ZoneInfo("America/Phoenix")),
                  hours=("today: 7 AM to 6 PM",))  # fmt: skip
 
