@@ -3,7 +3,7 @@
 import re
 import unicodedata
 
-from django.db.models import Q, QuerySet, Subquery
+from django.db.models import Q, QuerySet
 
 from crm.models import Customer, CustomerPhone, DealershipProfile, Vehicle
 from crm.phones import phone_digits, try_normalize_phone
@@ -20,11 +20,18 @@ def customer_find_by_phone(raw: str) -> Customer | None:
     number = try_normalize_phone(raw)
     if number is None:
         return None
-    # One round trip: the main number, else another number, each by its own index (the unique match needs no
-    # sort, so the model's default ordering is dropped).
-    other = CustomerPhone.objects.filter(number=number).values("customer_id")[:1]
-    found = list(Customer.objects.filter(Q(phone=number) | Q(pk=Subquery(other))).order_by()[:2])
+    # Every call starts here (budget: 1 ms at p95). One round trip, each side by its own index, written as SQL:
+    # building the same query through the ORM cost twice the database's own time.
+    found = list(Customer.objects.raw(_BY_PHONE, [number, number]))
     return next((c for c in found if c.phone == number), found[0] if found else None)
+
+
+# The customer whose main number it is, and the one who has it as another number. The models refuse a number
+# that is both, but rows written around them (an import) could hold one: the main number wins.
+_BY_PHONE = (
+    f"SELECT * FROM {Customer._meta.db_table} WHERE phone = %s OR id = "
+    f"(SELECT customer_id FROM {CustomerPhone._meta.db_table} WHERE number = %s LIMIT 1) LIMIT 2"
+)
 
 
 def customer_search_q(term: str, *, prefix: str = "") -> Q | None:
