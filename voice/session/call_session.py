@@ -504,9 +504,10 @@ class CallSession:
                      started_at=turn.started_at, timings=turn.timings(), tools=turn.tools_heard())  # fmt: skip
 
     def tool_finished(self, invocation: ToolInvocation) -> None:
-        """The agent's recorder: a tool call is kept with the reply it belongs to, or alone if that is saved."""
+        """The agent's recorder: a tool call is kept with the reply it belongs to, or alone once that reply is
+        saved (a write the caller talked over lands after it, perhaps while the next reply is under way)."""
         turn = self._current
-        if turn is not None and turn.reply and not turn.finished:
+        if turn is not None and turn.reply and not turn.finished and invocation.started_at >= turn.started_at:
             turn.tools.append((invocation, len(turn.sentences)))
         else:
             self._records.put_nowait(("tool", {"invocation": invocation}))
