@@ -74,6 +74,14 @@ def customer_summary(customer: Customer) -> dict:
     }
 
 
+def checked_plate(value: str) -> str:
+    """A plate as stored ("abc-1234" -> "ABC1234"), or ValueError for what cannot be one."""
+    plate = normalize_plate(value)
+    if value and not re.fullmatch(r"[A-Z0-9]{1,10}", plate):
+        raise ValueError("a plate has 1 to 10 letters and digits")
+    return plate
+
+
 # --------------------------------------------------------------------------- lookup_customer
 
 
@@ -93,10 +101,7 @@ class LookupCustomerArguments(Arguments):
     @field_validator("plate")
     @classmethod
     def _plate(cls, value: str) -> str:
-        plate = normalize_plate(value)
-        if value and not re.fullmatch(r"[A-Z0-9]{1,10}", plate):
-            raise ValueError("a plate has 1 to 10 letters and digits")
-        return plate
+        return checked_plate(value)
 
     @field_validator("vin_last_digits")
     @classmethod
@@ -255,10 +260,7 @@ class AddVehicleArguments(Arguments):
     @field_validator("plate")
     @classmethod
     def _plate(cls, value: str) -> str:
-        plate = normalize_plate(value)
-        if value and not re.fullmatch(r"[A-Z0-9]{1,10}", plate):
-            raise ValueError("a plate has 1 to 10 letters and digits")
-        return plate
+        return checked_plate(value)
 
     @field_validator("vin")
     @classmethod
