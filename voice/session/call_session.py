@@ -326,8 +326,13 @@ class CallSession:
         if previous and not previous.done() and previous is not asyncio.current_task():
             # A reply still thinking (nothing said yet): it gives way to one that answers everything said.
             previous.cancel()
-            with contextlib.suppress(BaseException):
+            try:
                 await previous
+            except asyncio.CancelledError:
+                if asyncio.current_task().cancelling():
+                    raise  # this task is being stopped too (the call is ending), not only the reply
+            except Exception:  # the reply handles its own failures; nothing to add here
+                pass
             if self._current is not None and self._current.reply and not self._current.finished:
                 self._save_agent_turn(self._current, interrupted=True)
                 self._current = None
