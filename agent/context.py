@@ -12,8 +12,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from crm.models import Customer
-from crm.selectors import dealership_profile
+from crm.selectors import customer_get, dealership_profile
 from scheduling.selectors import (
     ShopCalendar,
     dealership_zone,
@@ -113,12 +112,12 @@ def caller_facts(customer_id: int | None, *, open_requests: tuple[str, ...] = ()
     """A customer's name, vehicles and upcoming appointments; None when there is no such customer."""
     if customer_id is None:
         return None
-    customer = Customer.objects.filter(pk=customer_id).prefetch_related("vehicles").first()
+    customer = customer_get(customer_id)
     if customer is None:
         return None
     vehicles = tuple(
         VehicleFacts(id=v.pk, name=v.spoken_name, plate_ending=(v.plate or "")[-3:])
-        for v in sorted(customer.vehicles.all(), key=lambda v: v.pk)
+        for v in customer.vehicles.order_by("pk")
     )
     appointments = tuple(
         AppointmentFacts(

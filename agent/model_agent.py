@@ -142,7 +142,7 @@ class ModelAgent:
             last = round_number == rounds
             text, calls = "", []
             try:
-                async for event in self._chat.stream(self.conversation.for_model(self._prompt()),
+                async for event in self._chat.stream(self.conversation.for_model(self.system_prompt()),
                                                      [] if last else tool_schemas()):  # fmt: skip
                     if isinstance(event, TextDelta):
                         text += event.text
@@ -177,9 +177,6 @@ class ModelAgent:
                     yield Transfer(whisper=self.transfer_whisper((call.arguments or {}).get("reason", "")),
                                    reason=(call.arguments or {}).get("reason", ""))  # fmt: skip
                 return
-
-    def _prompt(self) -> str:
-        return self.system_prompt()
 
     # --------------------------------------------------------------- tools
 
