@@ -6,6 +6,13 @@ calls on a server process every tool waits behind every other call's database wo
 keeps one connection, checked before each job as a request would be); 0, the default, keeps the shared thread:
 bench/voice_tools.py showed the pool's threads shorten the tools' wait but slow the event loop (the GIL), which
 every call's audio feels.
+
+An agent takes a ``database`` runner (anything with ``async run(function, *args, **kwargs)``):
+
+- ``SERVER`` (the default): the above, for calls on a server process.
+- ``CALLING_THREAD``: always ``database_sync_to_async``; under ``async_to_sync`` that is the calling thread
+  itself, inside whatever transaction it holds (the evaluation runs each scenario in its own, rolled back).
+- ``Sandbox``: a thread of its own inside one transaction that ``close()`` rolls back (the admin chat's dry run).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from typing import Any, TypeVar
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import close_old_connections, connections, transaction
 
 Result = TypeVar("Result")
 
@@ -69,3 +76,68 @@ async def run(function: Callable[..., Result], *args: Any, **kwargs: Any) -> Res
         return await database_sync_to_async(function)(*args, **kwargs)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_executor(threads), functools.partial(_in_pool_thread, function, args, kwargs))
+
+
+class ServerThreads:
+    """The server's way: the shared thread, or the agent's pool (AGENT_DATABASE_THREADS)."""
+
+    async def run(self, function: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
+        return await run(function, *args, **kwargs)
+
+
+class CallingThread:
+    """Always ``database_sync_to_async``: the calling thread and its transaction when driven by ``async_to_sync``."""
+
+    async def run(self, function: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
+        return await database_sync_to_async(function)(*args, **kwargs)
+
+
+SERVER = ServerThreads()
+CALLING_THREAD = CallingThread()
+
+
+class Sandbox:
+    """Database work in one thread of its own, inside one transaction that ``close()`` rolls back: nothing done
+    through it is ever committed. Each job runs in a savepoint, so one that fails leaves the transaction usable.
+
+    Rows it writes stay locked until it closes, so keep its life short (the admin chat opens one per reply).
+    """
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agent-sandbox")
+        self._outer: transaction.Atomic | None = None
+        self._closed = False
+
+    async def run(self, function: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
+        if self._closed:
+            raise RuntimeError("this sandbox is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(self._job, function, args, kwargs))
+
+    def _job(self, function: Callable[..., Result], args: tuple, kwargs: dict) -> Result:
+        if self._outer is None:
+            close_old_connections()
+            self._outer = transaction.atomic()
+            self._outer.__enter__()
+        with transaction.atomic():
+            return function(*args, **kwargs)
+
+    def _roll_back(self) -> None:
+        try:
+            if self._outer is not None:
+                transaction.set_rollback(True)
+                self._outer.__exit__(None, None, None)
+        finally:
+            self._outer = None
+            connections.close_all()
+
+    async def close(self) -> None:
+        """Roll everything back and let the thread go (safe to call twice)."""
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._executor, self._roll_back)
+        finally:
+            self._executor.shutdown(wait=False)

@@ -67,7 +67,15 @@ class Transfer:
     reason: str = ""
 
 
-AgentEvent = TextDelta | TextDone | ToolsStarted | ToolFinished | EndCall | Transfer
+@dataclass(frozen=True)
+class Notice:
+    """Something the driver keeps as a system note of the conversation, not said to the caller (the agent went
+    on without its model, say)."""
+
+    text: str
+
+
+AgentEvent = TextDelta | TextDone | ToolsStarted | ToolFinished | EndCall | Transfer | Notice
 
 
 class AgentError(Exception):

@@ -54,12 +54,13 @@ class ModelAgent:
     """One conversation with the chat model (OpenAI or compatible) and the tools."""
 
     def __init__(self, start: facts.ConversationStart, *, chat=None, records: Records | None = None,
-                 recorder: InvocationRecorder | None = None):  # fmt: skip
+                 recorder: InvocationRecorder | None = None, database=database.SERVER):  # fmt: skip
         if chat is None:
             from agent.providers.openai_chat import OpenAIChat
 
             chat = OpenAIChat()
         self._chat = chat
+        self._database = database
         self._start = start
         self._shop = start.shop
         self._caller = start.caller
@@ -214,7 +215,7 @@ class ModelAgent:
         tool = TOOLS.get(call.name)
         kind = tool.kind if tool else ToolKind.READ
         started_at, started = timezone.now(), time.monotonic()
-        work = asyncio.ensure_future(database.run(run_tool, self.tool_context, call))
+        work = asyncio.ensure_future(self._database.run(run_tool, self.tool_context, call))
         cancelled = False
         try:
             # A write is shielded: neither the time limit nor an interruption stops it once it has started.
@@ -268,7 +269,7 @@ class ModelAgent:
         self._stale = False
         customer_id = self.tool_context.customer_id
         open_requests = self._caller.open_requests if self._caller else ()
-        self._caller = await database.run(facts.caller_facts, customer_id, open_requests=open_requests)
+        self._caller = await self._database.run(facts.caller_facts, customer_id, open_requests=open_requests)
 
     async def aclose(self) -> None:
         """The conversation is over: wait for writes still running, so none is lost with the process's loop."""
