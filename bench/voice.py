@@ -11,7 +11,7 @@ that failed. A full run takes three to six minutes.
 
 The server (bench/voice_server.py: Daphne serving dealership.asgi:application) runs in a process of
 its own, pinned to one CPU; this process, pinned to the other(s), is the load generator: the callers
-(tests.standins.MediaStreamPeer, Twilio's side of each stream) and the stand-ins at fixed latencies
+(standins.MediaStreamPeer, Twilio's side of each stream) and the stand-ins at fixed latencies
 (FakeDeepgram: final transcript 150 ms after speech ends, first TTS byte after 150 ms; FakeOpenAI: first
 token after 350 ms, then 40 tokens/s, answering with knowledge-base passages). Each call is placed as
 Twilio places one (signed webhook over HTTP, then the stream), hears a short greeting, asks one or two

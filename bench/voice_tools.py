@@ -12,7 +12,7 @@ are printed side by side. The default run takes three to four minutes.
 
 The machinery is bench/voice.py's (imported from it): the server (bench/voice_server.py: Daphne serving
 dealership.asgi:application) in a process of its own pinned to one CPU, this process on the other(s) as
-the load generator, with the callers (tests.standins.MediaStreamPeer via voice.simulation.SimulatedCall,
+the load generator, with the callers (standins.MediaStreamPeer via voice.simulation.SimulatedCall,
 each call placed as Twilio places one) and the stand-ins at fixed latencies: FakeDeepgram (final
 transcript 150 ms after the caller's speech ends, first TTS byte after 150 ms) and FakeOpenAI (first
 token after 350 ms, then 40 tokens/s) answering with BookingModel below, a scripted model that reads the
@@ -119,7 +119,7 @@ from django.db import connection, connections, transaction  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from tests.standins import Reply  # noqa: E402
+from standins import Reply  # noqa: E402
 from voice.models import Call, Speaker, ToolInvocation, Turn  # noqa: E402
 from voice.simulation import Endpoint, SimulatedCall, Standins, percentile  # noqa: E402
 

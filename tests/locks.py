@@ -5,7 +5,7 @@ import threading
 
 from django.db import connection, transaction
 
-from tests.standins._background import WAIT_SECONDS
+from standins._background import WAIT_SECONDS
 
 
 class TableLock:

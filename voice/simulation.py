@@ -14,8 +14,8 @@ The pieces, each usable alone:
   to the server, then a ``MediaStreamPeer`` on the stream the TwiML names, with the CallSid and token.
 - ``call_report``: per-turn figures from the peer's timeline and the call's Turn rows.
 
-The stand-ins ship in ``tests/standins`` with the repository; only this module and the command use them
-outside tests.
+The stand-ins are the ``standins`` package at the repository root (loopback servers, not a Django app);
+outside tests only this module, the command and the benchmarks use them.
 """
 
 from __future__ import annotations
@@ -42,9 +42,9 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.urls import reverse
 
-from tests.standins import FakeDeepgram, FakeOpenAI, FakeTwilio, MediaStreamPeer, Reply
-from tests.standins.twilio_calls import new_sid
 from agent.tools.calls import TRANSFER
+from standins import FakeDeepgram, FakeOpenAI, FakeTwilio, MediaStreamPeer, Reply
+from standins.twilio_calls import new_sid
 from voice.metrics import nearest_rank
 from voice.models import Call, Speaker, Turn
 from voice.security import media_stream_url, public_url

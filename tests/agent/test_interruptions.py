@@ -16,9 +16,9 @@ from agent.fillers import Fillers
 from agent.model_agent import TOO_SLOW, ModelAgent, _batches
 from agent.events import ToolCall
 from scheduling.models import Appointment
+from standins import Reply
+from standins._background import WAIT_SECONDS, async_wait_until
 from tests.locks import TableLock, someone_waits_on
-from tests.standins import Reply
-from tests.standins._background import WAIT_SECONDS, async_wait_until
 from tests.standins.fixtures import fake_openai  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)

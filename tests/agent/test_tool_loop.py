@@ -11,7 +11,7 @@ import pytest
 from agent.context import ConversationStart, ShopFacts
 from agent.events import EndCall, TextDelta, TextDone, ToolFinished, ToolsStarted, Transfer
 from agent.model_agent import GIVE_UP, ModelAgent
-from tests.standins import Reply
+from standins import Reply
 from tests.standins.fixtures import fake_openai  # noqa: F401
 
 # Tools run through the agent's database runner, which checks connections as a request would.

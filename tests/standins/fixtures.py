@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from .deepgram_server import FakeDeepgram
-from .openai_server import FakeOpenAI
-from .twilio_server import FakeTwilio
+from standins import FakeDeepgram, FakeOpenAI, FakeTwilio
 
 
 @pytest.fixture

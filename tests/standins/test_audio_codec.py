@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from tests.standins.audio_codec import (
+from standins.audio_codec import (
     FRAME_BYTES,
     SILENCE_FRAME,
     SpeechDecoder,

@@ -8,8 +8,8 @@ from deepgram import AsyncDeepgramClient
 from deepgram.core.api_error import ApiError
 from websockets.exceptions import ConnectionClosedError
 
-from tests.standins import SILENCE_FRAME, FakeDeepgram, encode_speech, speech_duration
-from tests.standins._background import async_wait_until
+from standins import SILENCE_FRAME, FakeDeepgram, encode_speech, speech_duration
+from standins._background import async_wait_until
 
 OPTIONS = dict(
     model="nova-3",

@@ -17,7 +17,7 @@ from deepgram.listen.v1.types import (
 from deepgram.speak.v1.socket_client import V1SocketClientResponse as SpeakResponse
 from deepgram.speak.v1.types import SpeakV1Flushed, SpeakV1Metadata, SpeakV1Warning
 
-from tests.standins import deepgram_messages as msg
+from standins import deepgram_messages as msg
 
 LISTEN_CASES = [
     (msg.listen_metadata("req", 1.5, 1), ListenV1Metadata),

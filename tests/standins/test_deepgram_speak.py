@@ -9,7 +9,7 @@ from deepgram.core.api_error import ApiError
 from deepgram.speak.v1.types import SpeakV1Text
 from websockets.exceptions import ConnectionClosedError
 
-from tests.standins import FakeDeepgram, SpeechDecoder, UtteranceCut, UtteranceHeard, speech_duration
+from standins import FakeDeepgram, SpeechDecoder, UtteranceCut, UtteranceHeard, speech_duration
 
 OPTIONS = dict(model="aura-2-thalia-en", encoding="mulaw", sample_rate=8000)
 

@@ -10,7 +10,7 @@ from twilio.request_validator import RequestValidator
 from websockets.asyncio.server import serve
 from websockets.exceptions import InvalidStatus
 
-from tests.standins import MediaStreamPeer, SpeechDecoder, UtteranceHeard, encode_speech, speech_duration
+from standins import MediaStreamPeer, SpeechDecoder, UtteranceHeard, encode_speech, speech_duration
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 

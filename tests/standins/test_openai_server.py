@@ -8,8 +8,8 @@ import time
 import openai
 import pytest
 
-from tests.standins import Reply
-from tests.standins.openai_embeddings import cosine
+from standins import Reply
+from standins.openai_embeddings import cosine
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Twilio's playback model: marks wait for the audio before them; clear flushes them all."""
 
-from tests.standins.playback import PlaybackBuffer
+from standins.playback import PlaybackBuffer
 
 
 def play_ticks(buffer, ticks):

@@ -15,7 +15,7 @@ import time
 import pytest
 from django.urls import reverse
 
-from tests.standins import MediaStreamPeer
+from standins import MediaStreamPeer
 from tests.standins.fixtures import fake_deepgram, fake_openai, fake_twilio  # noqa: F401
 from tests.voice.conftest import PUBLIC_BASE_URL
 

@@ -21,9 +21,9 @@ from crm.selectors import dealership_profile
 from scheduling import services as scheduling_services
 from scheduling.actors import Actor
 from scheduling.models import Appointment, AppointmentEvent, AppointmentStatus, Bay, OpeningHours, ServiceType
+from standins import Reply
+from standins._background import WAIT_SECONDS
 from tests.locks import TableLock, someone_waits_on
-from tests.standins import Reply
-from tests.standins._background import WAIT_SECONDS
 from tests.standins.fixtures import fake_deepgram, fake_openai  # noqa: F401
 from tests.voice.test_call_flow import hears, settle
 from voice.models import Call, Outcome

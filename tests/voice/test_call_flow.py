@@ -9,9 +9,9 @@ from asgiref.sync import sync_to_async
 
 from crm.selectors import dealership_profile
 from scheduling.models import OpeningHours
-from voice.models import Call, Outcome, Speaker
-from tests.standins._background import WAIT_SECONDS
+from standins._background import WAIT_SECONDS
 from tests.standins.fixtures import fake_deepgram, fake_openai  # noqa: F401
+from voice.models import Call, Outcome, Speaker
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from tests.standins import SILENCE_FRAME, encode_speech
-from tests.standins._background import async_wait_until
+from standins import SILENCE_FRAME, encode_speech
+from standins._background import async_wait_until
 from tests.standins.fixtures import fake_deepgram  # noqa: F401
 from voice.providers import deepgram
 

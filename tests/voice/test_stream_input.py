@@ -8,9 +8,9 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 
-from tests.standins._background import WAIT_SECONDS, async_wait_until
+from standins._background import WAIT_SECONDS, async_wait_until
+from standins.media_peer import twilio_signature
 from tests.standins.fixtures import fake_deepgram, fake_openai  # noqa: F401
-from tests.standins.media_peer import twilio_signature
 from tests.voice.conftest import PUBLIC_BASE_URL
 from tests.voice.test_call_flow import GREETING, hears, settle, shop  # noqa: F401
 from voice.models import Call, Outcome, Speaker

@@ -169,7 +169,7 @@ class Command(BaseCommand):
     def _against(self, url, options, script):
         if not settings.TWILIO_AUTH_TOKEN:
             raise CommandError("--url needs the server's TWILIO_AUTH_TOKEN in this environment (to sign as Twilio).")
-        from tests.standins.twilio_calls import new_sid
+        from standins.twilio_calls import new_sid
 
         endpoint = Endpoint.at(url, account_sid=settings.TWILIO_ACCOUNT_SID or new_sid("AC"),
                                auth_token=settings.TWILIO_AUTH_TOKEN)  # fmt: skip
