@@ -16,12 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Sequence
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import timezone
 
 from agent import context as facts
 from agent import database
@@ -39,14 +37,14 @@ from agent.events import (
 )
 from agent.fillers import Fillers
 from agent.records import InvocationRecorder, ToolInvocation
+from agent.tool_runner import ToolRunner
 from agent.tools.base import Records, ToolContext, ToolKind, ToolResult
 from agent.tools.calls import END_CALL, TRANSFER
-from agent.tools.registry import TOOLS, run_tool, tool_schemas
+from agent.tools.registry import TOOLS, tool_schemas
 
 logger = logging.getLogger(__name__)
 
 SYSTEM_PROMPT_TEMPLATE = "agent/system.txt"
-TOO_SLOW = "Sorry, that's taking longer than it should on my side."
 GIVE_UP = "I'm sorry, I'm not able to sort that out myself."
 
 
@@ -64,14 +62,14 @@ class ModelAgent:
         self._start = start
         self._shop = start.shop
         self._caller = start.caller
-        self._recorder = recorder
         self.conversation = Conversation()
         self.tool_context = ToolContext(
             call_sid=start.call_sid, caller_phone=start.caller_phone, reminder=start.reminder, records=records,
             customer_id=start.caller.customer_id if start.caller else None,
             identified_by="caller_id" if start.caller else "",
         )  # fmt: skip
-        self._stale = False  # the caller's facts changed (a write, an identification): read them again
+        self._tools = ToolRunner(self.tool_context, database=database, recorder=recorder,
+                                 on_late_write=self._late_write)  # fmt: skip
         self._late_writes: set[asyncio.Task] = set()
         self._fillers = Fillers()
         self._replying = False  # a reply's generator is open
@@ -212,50 +210,10 @@ class ModelAgent:
                 Conversation.fill(results[call.id], CANCELLED_READ)
 
     async def _invoke(self, call: ToolCall, round_number: int) -> ToolInvocation:
-        tool = TOOLS.get(call.name)
-        kind = tool.kind if tool else ToolKind.READ
-        started_at, started = timezone.now(), time.monotonic()
-        work = asyncio.ensure_future(self._database.run(run_tool, self.tool_context, call))
-        cancelled = False
-        try:
-            # A write is shielded: neither the time limit nor an interruption stops it once it has started.
-            result = await asyncio.wait_for(asyncio.shield(work), timeout=settings.AGENT_TOOL_TIMEOUT_SECONDS)
-        except TimeoutError:
-            if kind is ToolKind.WRITE:
-                work.add_done_callback(lambda done: self._late_result(call, done, started_at, started, round_number))
-            else:
-                work.cancel()
-            result = ToolResult.refused(TOO_SLOW, error="timed out", still_running=kind is ToolKind.WRITE)
-        except asyncio.CancelledError:
-            if kind is not ToolKind.WRITE:
-                work.cancel()
-                cancelled = True
-                result = ToolResult.refused("", cancelled=True, error="stopped: the caller interrupted")
-                self._report(call, kind, result, started_at, started, round_number, cancelled=True)
-                raise
-            result = await work  # a write finishes, whatever happens around it
-            self._report(call, kind, result, started_at, started, round_number)
-            raise
-        invocation = self._report(call, kind, result, started_at, started, round_number, cancelled=cancelled)
-        return invocation
+        return await self._tools.invoke(call, round_number)
 
-    def _report(self, call, kind, result, started_at, started, round_number, *, cancelled=False) -> ToolInvocation:
-        if kind is ToolKind.WRITE and result.ok or call.name == "lookup_customer" and result.ok:
-            self._stale = True
-        invocation = ToolInvocation(call=call, kind=kind, result=result, started_at=started_at,
-                                    duration_ms=(time.monotonic() - started) * 1000, round=round_number,
-                                    cancelled=cancelled)  # fmt: skip
-        if self._recorder is not None:
-            self._recorder.tool_finished(invocation)
-        return invocation
-
-    def _late_result(self, call: ToolCall, done: asyncio.Future, started_at, started, round_number) -> None:
-        """A write that overran its time limit finished after all: it is kept as it really ended (its changes
-        with the call), and the model hears how before it answers next."""
-        if done.cancelled() or done.exception() is not None:
-            return
-        result = done.result()
-        self._report(call, ToolKind.WRITE, result, started_at, started, round_number)
+    def _late_write(self, call: ToolCall, result: ToolResult) -> None:
+        """A write that overran its time limit has finished: the model hears how before it answers next."""
         self.conversation.add_note(f"The {call.name} call that was taking long has now finished: {result.for_model()}")
 
     async def _settle_late_writes(self) -> None:
@@ -264,9 +222,9 @@ class ModelAgent:
 
     async def _refresh_facts(self) -> None:
         """After a write or an identification, read the caller's records again so the prompt is current."""
-        if not self._stale:
+        if not self._tools.stale:
             return
-        self._stale = False
+        self._tools.stale = False
         customer_id = self.tool_context.customer_id
         open_requests = self._caller.open_requests if self._caller else ()
         self._caller = await self._database.run(facts.caller_facts, customer_id, open_requests=open_requests)

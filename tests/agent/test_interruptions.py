@@ -13,7 +13,8 @@ from django.db import connection
 from agent.context import ConversationStart, ShopFacts, caller_facts
 from agent.events import ToolFinished, ToolsStarted
 from agent.fillers import Fillers
-from agent.model_agent import TOO_SLOW, ModelAgent, _batches
+from agent.model_agent import ModelAgent, _batches
+from agent.tool_runner import TOO_SLOW
 from agent.events import ToolCall
 from scheduling.models import Appointment
 from standins import Reply
