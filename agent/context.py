@@ -132,3 +132,19 @@ def caller_facts(customer_id: int | None, *, open_requests: tuple[str, ...] = ()
     )
     return CallerFacts(customer_id=customer.pk, name=customer.full_name, first_name=customer.first_name,
                        vehicles=vehicles, appointments=appointments, open_requests=open_requests)  # fmt: skip
+
+
+def transfer_whisper(caller: CallerFacts | None, caller_phone: str, reason: str = "") -> str:
+    """One or two sentences for the advisor who takes a handed-over caller: who, which car, what they want."""
+    who = f"{caller.name}, a customer" if caller else "A caller who is not on file"
+    if caller_phone and not caller:
+        who += f", calling from {spoken_number(caller_phone)}"
+    car = f", about the {caller.vehicles[0].name}" if caller and len(caller.vehicles) == 1 else ""
+    wants = reason.strip().rstrip(".") or "asked to speak with a person"
+    return f"{who}{car}. {wants[0].upper()}{wants[1:]}."
+
+
+def spoken_number(number: str) -> str:
+    """+16025550123 -> "602 555 0123" (a North American number read in groups)."""
+    digits = "".join(ch for ch in number if ch.isdigit())[-10:]
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}" if len(digits) == 10 else number

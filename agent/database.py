@@ -10,8 +10,7 @@ every call's audio feels.
 An agent takes a ``database`` runner (anything with ``async run(function, *args, **kwargs)``):
 
 - ``SERVER`` (the default): the above, for calls on a server process.
-- ``CALLING_THREAD``: always ``database_sync_to_async``; under ``async_to_sync`` that is the calling thread
-  itself, inside whatever transaction it holds (the evaluation runs each scenario in its own, rolled back).
+- ``CALLING_THREAD``: under ``async_to_sync``, the calling thread itself, inside whatever transaction it holds (the evaluation runs each scenario in its own, rolled back).
 - ``Sandbox``: a thread of its own inside one transaction that ``close()`` rolls back (the admin chat's dry run).
 """
 
@@ -24,6 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
@@ -86,10 +86,14 @@ class ServerThreads:
 
 
 class CallingThread:
-    """Always ``database_sync_to_async``: the calling thread and its transaction when driven by ``async_to_sync``."""
+    """The calling thread and its transaction, when the agent is driven by ``async_to_sync``.
+
+    Plain ``sync_to_async``: channels' ``database_sync_to_async`` closes "old" connections around each job, and
+    Django counts a connection inside a transaction as one to close.
+    """
 
     async def run(self, function: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
-        return await database_sync_to_async(function)(*args, **kwargs)
+        return await sync_to_async(function, thread_sensitive=True)(*args, **kwargs)
 
 
 SERVER = ServerThreads()

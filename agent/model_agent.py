@@ -75,6 +75,11 @@ class ModelAgent:
         self._replying = False  # a reply's generator is open
         self._heard_later: str | None = None  # what was heard of it, told before the generator closed
 
+    @property
+    def caller(self) -> facts.CallerFacts | None:
+        """What the agent knows of the caller now (read again after a write or an identification)."""
+        return self._caller
+
     # --------------------------------------------------------------- what the driver tells the agent
 
     def hear(self, text: str) -> None:
@@ -102,13 +107,7 @@ class ModelAgent:
 
     def transfer_whisper(self, reason: str = "") -> str:
         """One or two sentences for the advisor who takes the call: who, which car, what they want."""
-        caller = self._caller
-        who = f"{caller.name}, a customer" if caller else "A caller who is not on file"
-        if self._start.caller_phone and not caller:
-            who += f", calling from {_spoken_number(self._start.caller_phone)}"
-        car = f", about the {caller.vehicles[0].name}" if caller and len(caller.vehicles) == 1 else ""
-        wants = reason.strip().rstrip(".") or "asked to speak with a person"
-        return f"{who}{car}. {wants[0].upper()}{wants[1:]}."
+        return facts.transfer_whisper(self._caller, self._start.caller_phone, reason)
 
     # --------------------------------------------------------------- the reply
 
@@ -256,11 +255,6 @@ def _fill_from(message: dict, done: asyncio.Future) -> None:
         Conversation.fill(message, ToolResult.refused("", error="the change failed").for_model())
     else:
         Conversation.fill(message, done.result().result.for_model())
-
-
-def _spoken_number(number: str) -> str:
-    digits = "".join(ch for ch in number if ch.isdigit())[-10:]
-    return f"{digits[:3]} {digits[3:6]} {digits[6:]}" if len(digits) == 10 else number
 
 
 __all__ = ["AgentError", "ModelAgent", "SYSTEM_PROMPT_TEMPLATE"]

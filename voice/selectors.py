@@ -35,8 +35,9 @@ APPOINTMENT_RESULTS = [
     (ChangeKind.CONFIRMED, CallResult.CONFIRMED),
 ]
 
-# What the phone agent needs to answer a call; without any of them calls go to the fallback.
-PHONE_AGENT_SETTINGS = ("DEEPGRAM_API_KEY", "OPENAI_API_KEY")
+# What the phone agent needs to answer a call; without any of them calls go to the fallback. A model is not
+# among them: without OPENAI_API_KEY the offline agent answers (agent.factory).
+PHONE_AGENT_SETTINGS = ("DEEPGRAM_API_KEY",)
 
 
 def _conversation() -> list[Prefetch]:

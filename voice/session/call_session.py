@@ -25,7 +25,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from agent.events import AgentError, EndCall, TextDelta, TextDone, ToolFinished, ToolsStarted, Transfer
+from agent.events import AgentError, EndCall, Notice, TextDelta, TextDone, ToolFinished, ToolsStarted, Transfer
 from agent.interface import Agent
 from agent.records import ToolInvocation
 from agent.tools.calls import END_CALL, TRANSFER
@@ -48,6 +48,8 @@ REPEAT_PLEASE = "Sorry, I lost you for a moment. Could you say that again?"
 HAND_OFF = "Let me connect you with a service advisor. One moment please."
 TAKE_A_MESSAGE = "Our service advisors can't come to the phone right now, so I'll take a message for them."
 AGENT_TROUBLE = "I'm sorry, I'm having trouble answering right now."
+# The agent asks its model twice, then answers offline: its silence is only cut past this many model limits.
+BACKSTOP_TIMEOUTS = 3
 
 
 @dataclass
@@ -344,7 +346,9 @@ class CallSession:
         turn = AgentTurn(interruptible=True, answers_final_at=final_at, reply=True)
         self._current = turn
         chunker = SentenceChunker()
-        timeout = settings.VOICE_AGENT_TIMEOUT_SECONDS
+        # The agent bounds its model's silence itself (agent.failover: ask again, then go on offline); this is
+        # the backstop for an agent that hangs all the same.
+        timeout = settings.VOICE_AGENT_TIMEOUT_SECONDS * BACKSTOP_TIMEOUTS
         metrics.REQUEST_SENT.set(turn.request_sent)  # this task's own context: the mark lands on this turn
         stream = self._agent.reply()
         filler: asyncio.Task | None = None
@@ -382,6 +386,8 @@ class CallSession:
                     if not turn.tools_running and turn.tools_started_at is not None:
                         turn.tools_seconds += arrived - turn.tools_started_at
                         turn.tools_started_at = None
+                elif isinstance(event, Notice):
+                    self._record_system(event.text)
                 elif isinstance(event, EndCall):
                     turn.action = END_CALL
                 elif isinstance(event, Transfer):

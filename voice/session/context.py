@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from agent.context import ConversationStart, caller_facts, shop_facts
-from agent.model_agent import ModelAgent
+from agent.factory import make_agent
+from agent.interface import Agent
 from crm.selectors import dealership_profile
 from voice.models import Call, Purpose
 from voice.selectors import open_callbacks_for
@@ -22,8 +23,9 @@ class StartingCall:
     transfer_number: str
     conversation: ConversationStart
 
-    def agent(self, *, records=None, recorder=None) -> ModelAgent:
-        return ModelAgent(self.conversation, records=records, recorder=recorder)
+    def agent(self, *, records=None, recorder=None) -> Agent:
+        """The model agent (with the offline one behind it) when a model is configured, else the offline one."""
+        return make_agent(self.conversation, records=records, recorder=recorder)
 
 
 def load_call_context(call_sid: str) -> StartingCall:

@@ -1,0 +1,268 @@
+"""What a caller's words mean to the offline agent: the job they want, yes or no, a name, a plate, a car, a
+service from the menu, one of the times offered.
+
+Plain word rules over one utterance as speech-to-text writes it. Each reader answers only when the words are
+clear; anything it cannot tell it leaves as None, and the dialogue asks (a guess never changes data).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Intent(StrEnum):
+    BOOK = "book"
+    MOVE = "move"
+    CANCEL = "cancel"
+    CONFIRM = "confirm"
+    STATUS = "status"  # "is my car ready?"
+    UPCOMING = "upcoming"  # "when is my appointment?"
+    MESSAGE = "message"
+    PERSON = "person"
+    GOODBYE = "goodbye"
+    HOURS = "hours"
+    PRICE = "price"
+    QUESTION = "question"
+
+
+def words_of(text: str) -> str:
+    """Lower case, apostrophes kept, other punctuation spaced out: ``"Yes, please!"`` -> ``"yes please"``."""
+    text = text.lower().replace("\u2019", "'")
+    return " ".join(re.sub(r"[^a-z0-9':/ ]+", " ", text).split())
+
+
+def _has(text: str, pattern: str) -> bool:
+    return re.search(pattern, text) is not None
+
+
+# Phrases, as regular expressions over words_of(text). Word boundaries keep "cancel" out of "cancellation policy".
+_PERSON = (r"\b(speak|talk|transfer|connect|put me through)\b.*\b(person|human|someone|somebody|advisor|adviser|"
+           r"representative|agent|manager|service writer|real)\b|\b(a|real) (person|human)\b|\brepresentative\b|"
+           r"\boperator\b")  # fmt: skip
+_MESSAGE = r"\b(leave|take) (a )?message\b|\bcall me back\b|\bcallback\b|\bcall back\b|\bhave (someone|somebody|an advisor) call\b"
+_GOODBYE = r"^(ok(ay)? )?(that's all|that is all|that's it|nothing else|no that's (all|it)|bye|goodbye|good bye|bye bye|have a good (day|one)|thanks bye|thank you bye)\b|\b(goodbye|bye)$"  # noqa: E501
+_MOVE = r"\b(reschedule|re schedule|move|change|push|switch)\b.*\b(appointment|booking|it|time|day)\b|\breschedule\b|\bmove it\b"
+_CANCEL = r"\bcancel\b(?!lation)"
+_CONFIRM = r"\bconfirm(ing)?\b.*\b(appointment|booking|it|visit)\b|\b(i'll|i will|we'll) be there\b"
+_STATUS = (r"\b(is|was) (my|the) (car|truck|vehicle|suv|van)\b.*\b(ready|done|finished)\b|\b(ready|done) yet\b|"
+           r"\bstatus of my\b|\bhow('s| is) my (car|truck|vehicle)\b|\bready for pick ?up\b|\bcan i pick (it|my)\b")  # fmt: skip
+_UPCOMING = (r"\bwhen is my (next )?(appointment|booking|visit)\b|\bdo i have an? (appointment|booking)\b|"
+             r"\bwhat time is my\b|\bmy appointments?\b\?*$")  # fmt: skip
+_BOOK = (r"\b(book|schedule|make|set up|get|need|want|like)\b.*\b(appointment|booking|service|slot|in)\b|"
+         r"\bbring (it|my|the)\b|\bcome in\b|\bdrop (it|my|the) (car )?off\b|\bbook\b|\bschedule\b")  # fmt: skip
+_HOURS = r"\b(hours|open|close|closing|opening)\b"
+_PRICE = r"\b(how much|price|cost|costs|charge|expensive)\b"
+_QUESTION = r"\?$|^(do|does|can|what|where|when|how|is|are|will|who|which|why)\b"
+_SOMEONE_ELSE = (r"\b(my )?(wife|husband|son|daughter|mother|mom|father|dad|neighbou?r|friend|brother|sister|boss|"
+                 r"partner|girlfriend|boyfriend)'?s\b|\b(someone|somebody) else'?s\b|\b[a-z]+ [a-z]+'s (appointment|car|booking)\b")  # fmt: skip
+
+_YES = (r"^(yes|yeah|yep|yup|ya|sure|correct|right|ok|okay|alright|all right|perfect|great|sounds good|"
+        r"that works|that's right|that is right|that's correct|please do|go ahead|do it|absolutely|definitely|"
+        r"of course|yes please|book it|confirm it|that's fine|fine|good|uh huh|mhm|affirmative)\b")  # fmt: skip
+_NO = (r"^(no|nope|nah|not really|not quite|wait|hold on|don't|do not|negative|actually no|that's wrong|"
+       r"that is wrong|not right|wrong)\b|\bno thanks?\b|\bno thank you\b")  # fmt: skip
+_NEVER_MIND = r"\b(never ?mind|forget (it|that|about it)|don't bother|scratch that|i changed my mind|no longer need)\b"
+_NEW_CUSTOMER = (r"\b(new|first time|never been|not a customer|haven't been|have not been|don't have an account|"
+                 r"no account|never (came|come|visited))\b")  # fmt: skip
+_THANKS = r"^(thanks|thank you|thank you very much|thanks a lot|great thanks|perfect thanks)\b"
+
+
+def intent_of(text: str) -> Intent | None:
+    """The job the caller asks for, or None when the words ask none (an answer, a greeting)."""
+    said = words_of(text)
+    if not said:
+        return None
+    checks: list[tuple[str, Intent]] = [
+        (_PERSON, Intent.PERSON),
+        (_MESSAGE, Intent.MESSAGE),
+        (_STATUS, Intent.STATUS),
+        (_CANCEL, Intent.CANCEL),
+        (_MOVE, Intent.MOVE),
+        (_CONFIRM, Intent.CONFIRM),
+        (_UPCOMING, Intent.UPCOMING),
+        (_PRICE, Intent.PRICE),
+        (_HOURS, Intent.HOURS),
+        (_BOOK, Intent.BOOK),
+        (_GOODBYE, Intent.GOODBYE),
+    ]
+    for pattern, intent in checks:
+        if _has(said, pattern):
+            if intent is Intent.HOURS and _has(said, _BOOK) and not _has(said, r"\bhours\b"):
+                return Intent.BOOK  # "can I come in when you open" is a booking
+            return intent
+    if _has(said, _QUESTION) or len(said.split()) >= 4:
+        return Intent.QUESTION
+    return None
+
+
+def is_yes(text: str) -> bool:
+    said = words_of(text)
+    return _has(said, _YES) and not _has(said, r"\bnot?\b(?! problem)") and not is_no(text)
+
+
+def is_no(text: str) -> bool:
+    return _has(words_of(text), _NO)
+
+
+def is_never_mind(text: str) -> bool:
+    return _has(words_of(text), _NEVER_MIND)
+
+
+def is_thanks(text: str) -> bool:
+    return _has(words_of(text), _THANKS)
+
+
+def is_greeting(text: str) -> bool:
+    return _has(words_of(text), r"^(hi|hello|hey|good (morning|afternoon|evening)|yes hi|hi there|hello there)\b")
+
+
+def says_new_customer(text: str) -> bool:
+    return _has(words_of(text), _NEW_CUSTOMER)
+
+
+def about_someone_else(text: str) -> bool:
+    """The caller asks about another person's appointment or car."""
+    return _has(words_of(text), _SOMEONE_ELSE)
+
+
+# --------------------------------------------------------------------------- names and plates
+
+_NAME_CUES = re.compile(
+    r"^(yes|yeah|sure|ok|okay|so|um|uh|hi|hello|well)?\s*,?\s*(my name is|my name's|name's|name is|this is|it's|it is|"
+    r"i'm|i am|the name is|call me)?\s*",
+    re.IGNORECASE,
+)
+_NAME_WORD = re.compile(r"^[A-Za-z][A-Za-z'\-]*$")
+_NOT_NAMES = frozenset(
+    "yes yeah no sure ok okay my name is it's i'm am the a an and please thanks thank you um uh calling hi hello "
+    "this plate license car new customer".split()
+)
+
+
+def name_of(text: str) -> tuple[str, str] | None:
+    """(first, last) from "It's Maria Garcia" or "Maria Garcia, thanks"; None unless two name words are clear."""
+    cleaned = _NAME_CUES.sub("", text.strip(), count=1)
+    cleaned = re.split(r"[,.;!?]| and | my | from | calling ", cleaned)[0]
+    words = [w for w in cleaned.split() if _NAME_WORD.match(w) and w.lower() not in _NOT_NAMES]
+    if len(words) < 2 or len(words) > 3:
+        return None
+    first, last = words[0], " ".join(words[1:])
+    return first[:1].upper() + first[1:], last[:1].upper() + last[1:]
+
+
+_PLATE_CUES = re.compile(
+    r"\b(my|the|license|licence|plate|plates|number|tag|is|it's|it|yes|yeah|sure|okay|ok|um|uh|on|car|of)\b",
+    re.IGNORECASE,
+)
+
+
+def plate_of(text: str) -> str | None:
+    """Letters and digits of a plate as said ("ABC 1234", "a b c 1 2 3 4"); None without a plausible one."""
+    rest = _PLATE_CUES.sub(" ", text)
+    characters = "".join(ch for ch in rest if ch.isalnum()).upper()
+    if not 2 <= len(characters) <= 8 or not any(ch.isdigit() for ch in characters):
+        return None
+    return characters
+
+
+# --------------------------------------------------------------------------- cars
+
+MAKES = (
+    "Acura Audi BMW Buick Cadillac Chevrolet Chevy Chrysler Dodge Fiat Ford GMC Genesis Honda Hyundai Infiniti "
+    "Jaguar Jeep Kia Land Rover Lexus Lincoln Mazda Mercedes Mercedes-Benz Mini Mitsubishi Nissan Polestar Porsche "
+    "Ram Rivian Subaru Tesla Toyota Volkswagen VW Volvo"
+).split()
+_MAKE_NAMES = {"chevy": "Chevrolet", "vw": "Volkswagen", "mercedes": "Mercedes-Benz"}
+
+
+@dataclass(frozen=True)
+class CarSaid:
+    year: int
+    make: str
+    model: str
+
+
+def car_of(text: str) -> CarSaid | None:
+    """ "a 2020 Toyota Camry" -> CarSaid(2020, "Toyota", "Camry"); None without a year, a make and a model."""
+    year_match = re.search(r"\b(19[5-9]\d|20\d\d)\b", text)
+    if year_match is None:
+        return None
+    after = text[year_match.end():]
+    words = re.findall(r"[A-Za-z0-9][A-Za-z0-9\-]*", after)
+    for index, word in enumerate(words):
+        make = next((m for m in MAKES if m.lower() == word.lower()), None)
+        if make is None:
+            continue
+        model_words = [w for w in words[index + 1:index + 3] if w.lower() not in {"please", "thanks", "and", "with"}]
+        if not model_words:
+            return None
+        make = _MAKE_NAMES.get(make.lower(), make)
+        model = " ".join(w if any(c.isdigit() for c in w) or w.isupper() else w.capitalize() for w in model_words)
+        return CarSaid(int(year_match.group(1)), make, model)
+    return None
+
+
+def vehicle_choice(text: str, vehicles: Sequence[dict]) -> dict | None:
+    """Which of the caller's vehicles ({"id", "name", ...}) the words name, when exactly one fits."""
+    said = set(words_of(text).split())
+    if _has(words_of(text), r"\b(first|1st) one\b|\bthe first\b"):
+        return vehicles[0] if vehicles else None
+    if _has(words_of(text), r"\b(second|2nd) one\b|\bthe second\b") and len(vehicles) > 1:
+        return vehicles[1]
+    fitting = []
+    for vehicle in vehicles:
+        name_words = set(words_of(vehicle["name"]).split())
+        if said & (name_words - {"the"}):
+            fitting.append(vehicle)
+    return fitting[0] if len(fitting) == 1 else None
+
+
+# --------------------------------------------------------------------------- the service menu
+
+
+def services_named(text: str, menu: Sequence[dict]) -> list[dict]:
+    """The menu's services ({"id", "name", "also_called"}) that the words name, by name or alias; longest first
+    so "front brakes" wins over "brake check" when both could match."""
+    said = f" {words_of(text)} "
+    found: list[dict] = []
+    claimed: list[tuple[int, int]] = []
+    candidates = []
+    for service in menu:
+        for label in [service["name"], *service.get("also_called", [])]:
+            phrase = words_of(label)
+            if phrase:
+                candidates.append((phrase, service))
+            singular = re.sub(r"s\b", "", phrase)
+            if singular != phrase:
+                candidates.append((singular, service))
+    for phrase, service in sorted(candidates, key=lambda item: -len(item[0])):
+        for match in re.finditer(rf"(?<= ){re.escape(phrase)}s?(?= )", said):
+            span = (match.start(), match.end())
+            if any(a < span[1] and span[0] < b for a, b in claimed):
+                continue
+            claimed.append(span)
+            if service not in found:
+                found.append(service)
+    return found
+
+
+# --------------------------------------------------------------------------- choosing among offered times
+
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "last": -1, "earliest": 0,
+             "earlier": 0, "later": -1, "latest": -1}  # fmt: skip
+
+
+def ordinal_choice(text: str, count: int) -> int | None:
+    """ "the first one", "the second", "the last one", "the earlier one": an index into ``count`` options."""
+    said = words_of(text)
+    for word, index in _ORDINALS.items():
+        if _has(said, rf"\b(the )?{word}( one| option| time)?\b"):
+            if index == -1:
+                return count - 1
+            return index if index < count else None
+    if _has(said, r"\b(any|either|whichever|doesn't matter|does not matter|any of them|you pick|whatever)\b"):
+        return 0
+    return None
