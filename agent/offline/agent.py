@@ -204,9 +204,9 @@ class OfflineAgent:
     def _done_asking(self) -> None:
         self._state.awaiting, self._state.asked = "", 0
 
-    async def _tool(self, name: str, **arguments) -> ToolResult:
+    async def _tool(self, tool: str, /, **arguments) -> ToolResult:
         assert self._reply is not None
-        call = ToolCall(id=f"offline_{next(self._ids)}", name=name, arguments=arguments)
+        call = ToolCall(id=f"offline_{next(self._ids)}", name=tool, arguments=arguments)
         self._reply.events.append(ToolsStarted((call,), filler=""))
         try:
             invocation = await self._tools.invoke(call)
@@ -262,6 +262,8 @@ class OfflineAgent:
     async def _begin(self, text: str, intent: Intent | None) -> None:
         """A new request (or more about the current job, said without being asked)."""
         state = self._state
+        if intent in {Intent.QUESTION, None} and await self._asks_for_booking(text):
+            intent = Intent.BOOK if state.job is None else None
         if intent in JOBS:
             state.job = Job(kind=intent.value)
             await self._absorb(text)
@@ -273,7 +275,10 @@ class OfflineAgent:
             Intent.QUESTION: self._question,
         }  # fmt: skip
         if intent in handlers:
+            job = state.job if intent in {Intent.QUESTION, Intent.HOURS, Intent.PRICE} else None
             await handlers[intent](text)
+            if job is not None and state.job is job:  # a question on the side: answered, then back to the job
+                await self._advance()
             return
         menu = await self._service_menu()
         if state.job is not None:  # "Tuesday at 2", "for the Civic": more about the job under way
@@ -289,6 +294,16 @@ class OfflineAgent:
             self._ask("anything_else", phrases.HOW_CAN_I_HELP)
         else:
             self._not_understood()
+
+    async def _asks_for_booking(self, text: str) -> bool:
+        """ "I'd like an oil change on Tuesday", "make it Thursday at 11": a service or a time, wanted."""
+        said = words_of(text)
+        if said.startswith(("how much", "what", "does", "do you", "is ", "are ", "why", "where")):
+            return False
+        if self._state.job is not None and understand_when(text, today=self._today()).said_anything:
+            return True
+        wants = any(word in said.split() for word in ("want", "need", "like", "get", "book", "bring", "come", "do"))
+        return wants and bool(services_named(text, await self._service_menu()))
 
     def _not_understood(self) -> None:
         state = self._state
@@ -312,7 +327,7 @@ class OfflineAgent:
         if chosen is not None:
             job.vehicle = chosen
         when = understand_when(text, today=self._today())
-        if when.said_anything:
+        if when.said_anything or when.unclear:
             job.when = _merged(job.when, when)
             job.chosen = None
             job.offered = []
@@ -413,10 +428,9 @@ class OfflineAgent:
             self._ask("new_vehicle", result.say, phrases.WHICH_CAR_NEW_AGAIN)
             return True
         await self._refresh_facts()
-        vehicle = result.data.get("vehicle") or {}
         if self._state.job is not None:
-            self._state.job.vehicle = {"id": vehicle.get("vehicle_id") or vehicle.get("id"),
-                                       "name": vehicle.get("name") or f"{car.year} {car.make} {car.model}"}  # fmt: skip
+            self._state.job.vehicle = {"id": result.data["vehicle_id"],
+                                       "name": result.data.get("name") or f"{car.year} {car.make} {car.model}"}  # fmt: skip
         self._done_asking()
         await self._advance()
         return True
@@ -601,6 +615,9 @@ class OfflineAgent:
         elif job.appointment is None:
             await self._find_appointment(job)
         elif job.kind == "move":
+            if not job.when.said_anything and job.chosen is None:
+                self._ask("time", phrases.move_when(job.appointment))
+                return
             await self._advance_times(job)
         else:
             self._read_back()
@@ -850,7 +867,7 @@ class OfflineAgent:
 def _merged(old: TimeRequest, new: TimeRequest) -> TimeRequest:
     """A newer answer refines the time asked for: a new day replaces the day (and its times unless given
     again); a time alone keeps the day."""
-    if new.first_day is not None or new.earliest:
+    if new.first_day is not None or new.earliest or new.unclear:
         return new
     return replace(old, clock=new.clock or old.clock, part_of_day=new.part_of_day or old.part_of_day,
                    after=new.after or old.after, before=new.before or old.before, unclear=new.unclear)  # fmt: skip

@@ -150,6 +150,10 @@ def which_appointment(appointments: Sequence[dict]) -> str:
     return f"Which appointment: {or_list(['the ' + appointment_words(a) for a in appointments])}?"
 
 
+def move_when(appointment: dict) -> str:
+    return f"I have your {appointment_words(appointment)}. What day and time would suit you instead?"
+
+
 def ask_plate(first: str) -> str:
     return f"Thanks, {first}. What's the license plate on your car? If you're new with us, just say so."
 

@@ -138,7 +138,9 @@ _NAME_CUES = re.compile(
 _NAME_WORD = re.compile(r"^[A-Za-z][A-Za-z'\-]*$")
 _NOT_NAMES = frozenset(
     "yes yeah no sure ok okay my name is it's i'm am the a an and please thanks thank you um uh calling hi hello "
-    "this plate license car new customer".split()
+    "this plate license car new customer one two three first second third last that those these it me i you we "
+    "morning afternoon evening today tomorrow monday tuesday wednesday thursday friday saturday sunday next "
+    "book appointment oil change brake brakes tire tires rotation service yep nope fine good great".split()
 )
 
 
