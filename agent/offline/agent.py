@@ -119,6 +119,7 @@ class OfflineAgent:
         self._last_words = ""
         self._unseen_writes: list[ToolInvocation] = []
         self._finished: ToolInvocation | None = None
+        self._earlier: list[str] = []  # a conversation taken over: the caller's lines the other agent answered
 
     @classmethod
     def taking_over(cls, start: facts.ConversationStart, *, caller: facts.CallerFacts | None,
@@ -127,8 +128,7 @@ class OfflineAgent:
         """Go on with a conversation another agent began: the same caller and tool state (who they proved to be,
         what was booked), the job the caller was talking about, and their words not answered yet."""
         agent = cls(replace(start, caller=caller), recorder=recorder, database=database, tool_context=tool_context)
-        for line in history:
-            agent._absorb_earlier(line)
+        agent._earlier = list(history)
         agent._pending.extend(unanswered)
         return agent
 
@@ -173,6 +173,9 @@ class OfflineAgent:
         try:
             await self._refresh_facts()
             await self._take_in_unseen_writes()
+            for line in self._earlier:
+                await self._absorb_earlier(line)
+            self._earlier = []
             await self._respond(text)
         finally:
             self._reply = None  # from here, a write still finishing is kept by tool_finished for the next reply
@@ -300,9 +303,11 @@ class OfflineAgent:
         said = words_of(text)
         if said.startswith(("how much", "what", "does", "do you", "is ", "are ", "why", "where")):
             return False
-        if self._state.job is not None and understand_when(text, today=self._today()).said_anything:
+        when_said = understand_when(text, today=self._today()).said_anything
+        if self._state.job is not None and when_said:
             return True
-        wants = any(word in said.split() for word in ("want", "need", "like", "get", "book", "bring", "come", "do"))
+        wants = when_said or any(word in said.split() for word in ("want", "need", "like", "get", "book", "bring",
+                                                                   "come", "do", "please"))  # fmt: skip
         return wants and bool(services_named(text, await self._service_menu()))
 
     def _not_understood(self) -> None:
@@ -332,17 +337,12 @@ class OfflineAgent:
             job.chosen = None
             job.offered = []
 
-    def _absorb_earlier(self, line: str) -> None:
+    async def _absorb_earlier(self, line: str) -> None:
         """An earlier caller line of a conversation taken over: the job it asked for, and its details."""
         intent = intent_of(line)
-        if intent in JOBS:
-            self._state.job = Job(kind=intent.value)
-        job = self._state.job
-        if job is None:
-            return
-        when = understand_when(line, today=self._today())
-        if when.said_anything:
-            job.when = _merged(job.when, when)
+        if intent in JOBS or intent in {Intent.QUESTION, None} and await self._asks_for_booking(line):
+            self._state.job = Job(kind=(intent if intent in JOBS else Intent.BOOK).value)
+        await self._absorb(line)
 
     # --------------------------------------------------------------- answers to the agent's own questions
 

@@ -63,8 +63,8 @@ def preload() -> None:
 class OpenAIChat:
     """Streams one reply: text as it comes, TextDone when tool calls begin, then the tool calls whole."""
 
-    def __init__(self):
-        self._client = client()
+    # The client is taken from the loop that streams, not the one (or none) the agent was built on: a driver
+    # such as the evaluation builds the agent in one place and runs each of its turns on a new loop.
 
     async def stream(self, messages: list[dict], tools: list[dict]) -> AsyncIterator[TextDelta | ToolCall]:
         body = {"model": settings.OPENAI_MODEL, "messages": messages, "stream": True, "temperature": 0.3}
@@ -74,7 +74,7 @@ class OpenAIChat:
             # The SDK's own request (auth, endpoint, timeout, errors, server-sent events), with the chunks left
             # as the JSON they are: chat.completions.create() builds a pydantic model of every chunk, which at
             # 40 chunks a second per speaking call was a tenth of the voice server's CPU.
-            stream = await self._client.post(
+            stream = await client().post(
                 "/chat/completions", body=body, cast_to=object, stream=True, stream_cls=openai.AsyncStream[object]
             )
         except openai.APIError as exc:

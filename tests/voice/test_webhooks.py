@@ -198,6 +198,14 @@ def test_signature_checks_in_the_provider(settings, twilio_webhook_settings):
 # --------------------------------------------------------------------------- fallbacks
 
 
+def test_without_a_model_key_the_offline_agent_takes_the_call(twilio_post, settings):
+    settings.OPENAI_API_KEY = ""
+    root = twiml(twilio_post("voice:incoming", incoming_params(call_sid(6))))
+    (connect,) = root
+    assert connect.tag == "Connect" and connect[0].tag == "Stream"
+    assert not Call.objects.get().error
+
+
 def test_without_agent_keys_the_caller_is_apologised_to_and_transferred(twilio_post, settings, known_customer,
                                                                          open_now):
     settings.DEEPGRAM_API_KEY = ""
@@ -221,7 +229,7 @@ def test_without_agent_keys_the_caller_is_apologised_to_and_transferred(twilio_p
 
 
 def test_without_agent_keys_or_a_transfer_number_a_message_is_taken(twilio_post, settings):
-    settings.OPENAI_API_KEY = ""
+    settings.DEEPGRAM_API_KEY = ""
     set_transfer_phone("")
     root = twiml(twilio_post("voice:incoming", incoming_params(call_sid(5))))
 
@@ -233,7 +241,7 @@ def test_without_agent_keys_or_a_transfer_number_a_message_is_taken(twilio_post,
     assert record.get("transcribeCallback") == PUBLIC_BASE_URL + reverse("voice:message_transcript")
     assert record.get("playBeep") == "true" and record.get("maxLength") == "120"
     assert goodbye.tag == "Say" and hangup.tag == "Hangup"
-    assert "OPENAI_API_KEY" in Call.objects.get().error
+    assert "DEEPGRAM_API_KEY" in Call.objects.get().error
 
 
 def test_the_fallback_url_apologises_and_transfers(twilio_post, known_customer, open_now):
