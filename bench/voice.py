@@ -67,7 +67,8 @@ from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from dealership.celery import app as celery_app  # noqa: E402
 from voice import simulation  # noqa: E402
 from voice.models import Speaker, Turn  # noqa: E402
-from voice.simulation import Endpoint, KnowledgeAnswers, Latencies, SimulatedCall, Standins, percentile  # noqa: E402
+from bench.standin_model import KnowledgeAnswers  # noqa: E402
+from voice.simulation import Endpoint, Latencies, SimulatedCall, Standins, percentile  # noqa: E402
 
 BENCH_DATABASE = "bench_voice"
 SWEEP = (25, 50, 100, 150, 200, 250, 300)

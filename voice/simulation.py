@@ -4,11 +4,10 @@ Used by ``manage.py simulate_call`` (one call, typed or scripted) and ``bench/vo
 The pieces, each usable alone:
 
 - ``Standins``: loopback servers for what a simulated call must not reach for real. Twilio's REST API is
-  always a stand-in (the call itself is simulated); Deepgram and OpenAI only when their keys are empty
-  (or when asked, for benchmarks). ``settings_values()`` says which settings point the product at them.
-- ``KnowledgeAnswers``: what the stand-in model says: the best passage of the knowledge base for the
-  caller's words; when nothing fits, "I don't know" and a hand-over to a person, as the agent's prompt
-  tells the real model to do. It is not a language model.
+  always a stand-in (the call itself is simulated); Deepgram when its key is empty (or when asked, for
+  benchmarks); a model only when a benchmark brings one (bench/standin_model.py). Otherwise the server's
+  own agent answers: the model when OPENAI_API_KEY is set, the offline agent when it is not.
+  ``settings_values()`` says which settings point the product at them.
 - ``InProcessServer``: Daphne serving ``dealership.asgi:application`` on loopback, in a thread.
 - ``SimulatedCall``: one call as Twilio would place it: the signed incoming-call webhook POSTed over HTTP
   to the server, then a ``MediaStreamPeer`` on the stream the TwiML names, with the CallSid and token.
@@ -42,18 +41,13 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django.urls import reverse
 
-from agent.tools.calls import TRANSFER
-from standins import FakeDeepgram, FakeOpenAI, FakeTwilio, MediaStreamPeer, Reply
+from standins import FakeDeepgram, FakeOpenAI, FakeTwilio, MediaStreamPeer
 from standins.twilio_calls import new_sid
 from voice.metrics import nearest_rank
 from voice.models import Call, Speaker, Turn
 from voice.security import media_stream_url, public_url
 
 DEALERSHIP_NUMBER = "+16025550100"  # the demo dealership's main line (555-01xx numbers are fictional)
-# Words that alone ask nothing of the knowledge base.
-GREETINGS = frozenset("hi hello hey there good morning afternoon evening yes yeah ok okay".split())
-THANKS = frozenset("thanks thank you".split())
-I_DO_NOT_KNOW = "I'm sorry, I don't know the answer to that. Let me connect you with a service advisor."
 
 
 class SimulationError(Exception):
@@ -74,88 +68,13 @@ class Latencies:
     tts_realtime_factor: float = 4.0  # TTS audio arrives this many times faster than it plays
 
 
-class KnowledgeAnswers:
-    """The stand-in model's answers: the best knowledge-base passage for the caller's last words.
-
-    The fake OpenAI calls this on its own event loop, where Django refuses database work, so the
-    search runs in a worker thread. Answers are cached per question: a benchmark warms the cache
-    first so that hundreds of calls never wait on the database through the stand-in.
-    """
-
-    def __init__(self) -> None:
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="standin-knowledge")
-        self._cache: dict[str, Reply] = {}
-        self._lock = threading.Lock()
-
-    def __call__(self, messages: list[dict]) -> Reply:
-        question = _last_user_words(messages)
-        words = set(re.findall(r"[a-z']+", question.lower()))
-        # "hello", "thanks": nothing to look up.
-        if words and words <= THANKS | GREETINGS and words & THANKS:
-            return Reply(text="You're welcome. Is there anything else I can help you with?")
-        if not words or words <= GREETINGS:
-            return Reply(text="How can I help you today?")
-        return self.answer(question)
-
-    def answer(self, question: str) -> Reply:
-        key = " ".join(question.lower().split())
-        with self._lock:
-            cached = self._cache.get(key)
-        if cached is None:
-            cached = self._worker.submit(self._search, question).result(timeout=60)
-            with self._lock:
-                self._cache[key] = cached
-        return cached
-
-    def warm(self, questions) -> None:
-        for question in questions:
-            self.answer(question)
-
-    def close(self) -> None:
-        self._worker.submit(connections.close_all).result(timeout=10)  # the worker thread's own connection
-        self._worker.shutdown(wait=True)
-
-    @staticmethod
-    def _search(question: str) -> Reply:
-        from knowledge.selectors import knowledge_search
-
-        close_old_connections()
-        best = knowledge_search(question, k=1).best
-        if best is not None and _answers(best):
-            return Reply(text=best.text)
-        # What the real agent is told to do when it does not know (templates/agent/system.txt).
-        return Reply(text=I_DO_NOT_KNOW, tool_calls=[(TRANSFER, {})])
-
-
-def _answers(hit) -> bool:
-    """Whether a hit is about the question at all (the search always returns its nearest passages).
-
-    By meaning when the passage has a vector: cosine similarity of at least 0.5. Else by words: the
-    caller's words were found in it, and, when the search also ranked by trigrams (no embedding
-    provider), it reads alike (similarity of at least 0.5). Tuned on the demo FAQs: "are you open on
-    saturday" passes, "what is the capital of france" and "hello" do not.
-    """
-    from knowledge.search import FULLTEXT, TRIGRAM, VECTOR
-
-    if VECTOR in hit.scores:
-        return hit.scores[VECTOR] >= 0.5
-    if TRIGRAM in hit.scores:
-        return FULLTEXT in hit.ranks and hit.scores[TRIGRAM] >= 0.5
-    return FULLTEXT in hit.ranks
-
-
-def _last_user_words(messages: list[dict]) -> str:
-    for message in reversed(messages):
-        if message.get("role") == "user" and isinstance(message.get("content"), str):
-            return message["content"].strip()
-    return ""
-
-
 class Standins:
     """The loopback stand-ins a simulated call needs, started and stopped together.
 
-    ``use_real_providers``: keep the real Deepgram / OpenAI when their keys are set (simulate_call);
-    False puts every provider behind a stand-in (benchmarks need fixed latencies).
+    ``use_real_providers``: keep the real Deepgram when its key is set (simulate_call); False puts it behind a
+    stand-in (benchmarks need fixed latencies). The model is a stand-in only when a benchmark gives one
+    (``responder``, what it answers); otherwise the server's own agent answers: the model when OPENAI_API_KEY
+    is set, the offline agent when it is not.
     """
 
     def __init__(self, latencies: Latencies = Latencies(), *, responder=None, use_real_providers: bool = True):
@@ -167,7 +86,7 @@ class Standins:
             self.deepgram = FakeDeepgram(final_latency=latencies.stt_final,
                                          tts_first_byte_delay=latencies.tts_first_byte,
                                          tts_realtime_factor=latencies.tts_realtime_factor)  # fmt: skip
-        if not (use_real_providers and settings.OPENAI_API_KEY):
+        if responder is not None:
             self.openai = FakeOpenAI(first_token_delay=latencies.llm_first_token,
                                      tokens_per_second=latencies.llm_tokens_per_second,
                                      responder=responder)  # fmt: skip
@@ -221,11 +140,12 @@ class Standins:
             where = settings.DEEPGRAM_BASE_URL or "api.deepgram.com"
             speech = f"Deepgram at {where} (the caller's lines are spoken by Aura)"
         if self.openai is not None:
-            model = (f"STAND-IN MODEL, not a language model: it answers with the best knowledge-base passage "
-                     f"(first token after {lat.llm_first_token * 1000:.0f} ms, then {lat.llm_tokens_per_second:g} "
-                     f"tokens/s), or says it does not know and hands over")  # fmt: skip
-        else:
+            model = (f"a benchmark's stand-in model (first token after {lat.llm_first_token * 1000:.0f} ms, then "
+                     f"{lat.llm_tokens_per_second:g} tokens/s)")  # fmt: skip
+        elif settings.OPENAI_API_KEY:
             model = f"{settings.OPENAI_MODEL} at {settings.OPENAI_BASE_URL or 'api.openai.com'}"
+        else:
+            model = "the offline agent (OPENAI_API_KEY is empty): a fixed dialogue over the same tools"
         twilio = "stand-in REST API (hang-ups and transfers end the simulated stream)"
         return [f"speech:  {speech}", f"model:   {model}", f"twilio:  {twilio}"]
 

@@ -30,20 +30,22 @@ from agent.conversation import Conversation
 from agent.events import AgentEvent, EndCall, Notice, TextDelta, ToolCall, ToolFinished, ToolsStarted, Transfer
 from agent.fillers import Fillers
 from agent.offline import phrases
+from agent.offline.identification import Identification
 from agent.offline.understanding import (
     Intent,
+    CarSaid,
     about_someone_else,
     car_of,
     intent_of,
+    is_about,
     is_greeting,
     is_never_mind,
     is_no,
     is_thanks,
     is_yes,
-    name_of,
+    phone_in,
+    transport_of,
     ordinal_choice,
-    plate_of,
-    says_new_customer,
     services_named,
     vehicle_choice,
     words_of,
@@ -53,7 +55,6 @@ from agent.records import InvocationRecorder, ToolInvocation
 from agent.tool_runner import ToolRunner
 from agent.tools.base import Records, ToolContext, ToolKind, ToolResult
 from agent.tools.calls import END_CALL, TRANSFER
-from agent.tools.customers import MAX_FAILED_IDENTIFICATIONS
 
 logger = logging.getLogger(__name__)
 
@@ -75,6 +76,7 @@ class Job:
     chosen: dict | None = None
     appointment: dict | None = None  # from get_upcoming_appointments
     choices: list[dict] = field(default_factory=list)  # appointments to choose from
+    transport: str | None = None  # waiter, drop_off, shuttle or loaner, when the caller says
 
 
 @dataclass
@@ -83,8 +85,14 @@ class Dialogue:
     awaiting: str = ""  # the question the caller is answering
     asked: int = 0  # times in a row the same question was asked
     readback_heard: bool = True
-    name: tuple[str, str] | None = None  # a caller who is not on file, as they said it
-    resume: Job | None = None  # the job to go on with once the caller is identified
+    # A caller not known by their number, as far as they said: who they are, and how to prove it.
+    name: tuple[str, str] | None = None
+    plate: str | None = None
+    new_customer: bool = False
+    number_confirmed: bool = False
+    car: CarSaid | None = None  # a car the caller described ("a 2020 Toyota Camry")
+    resume: Job | Intent | None = None  # what to go on with once the caller is identified
+    message: str = ""  # a message for the advisors, waiting for a number to call back
 
 
 @dataclass
@@ -94,7 +102,7 @@ class _Reply:
     control: AgentEvent | None = None
 
 
-class OfflineAgent:
+class OfflineAgent(Identification):
     def __init__(self, start: facts.ConversationStart, *, records: Records | None = None,
                  recorder: InvocationRecorder | None = None, database=databases.SERVER,
                  tool_context: ToolContext | None = None):  # fmt: skip
@@ -258,6 +266,7 @@ class OfflineAgent:
         if about_someone_else(text):
             self._ask("anything_else", phrases.ONLY_YOUR_OWN)
             return
+        self._gather_identity(text)
         if state.awaiting and await self._answer(text, intent):
             return
         await self._begin(text, intent)
@@ -331,6 +340,9 @@ class OfflineAgent:
         chosen = vehicle_choice(text, vehicles) if vehicles else None
         if chosen is not None:
             job.vehicle = chosen
+        transport = transport_of(text)
+        if transport is not None:
+            job.transport = transport
         when = understand_when(text, today=self._today())
         if when.said_anything or when.unclear:
             job.when = _merged(job.when, when)
@@ -382,13 +394,37 @@ class OfflineAgent:
         return False
 
     async def _on_message(self, text: str, intent: Intent | None) -> bool:
-        self._done_asking()
-        result = await self._tool("take_message", message=text[:1000])
-        if result.ok:
-            self._ask("anything_else", phrases.message_taken(result.data.get("callback_number", "")))
-        else:
-            self._ask("message" if "number" in result.say.lower() else "anything_else", result.say)
+        self._state.message = text[:1000]
+        number = phone_in(text)
+        if number is None and not self._start.caller_phone:
+            self._ask("callback_number", phrases.CALLBACK_NUMBER)
+            return True
+        await self._take_message(number or "")
         return True
+
+    async def _on_callback_number(self, text: str, intent: Intent | None) -> bool:
+        number = phone_in(text)
+        if number is None:
+            if self._state.asked >= MAX_ASKS:
+                self._state.message = ""
+                self._ask("anything_else", phrases.NO_NUMBER_NO_MESSAGE)
+            else:
+                self._ask("callback_number", phrases.CALLBACK_NUMBER_AGAIN)
+            return True
+        await self._take_message(number)
+        return True
+
+    async def _take_message(self, callback_number: str) -> None:
+        self._done_asking()
+        result = await self._tool("take_message", message=self._state.message, callback_number=callback_number)
+        if result.ok:
+            self._state.message = ""
+            self._ask("anything_else", phrases.message_taken(result.data.get("callback_number", "")))
+        elif "number" in result.say.lower():
+            self._ask("callback_number", result.say)
+        else:
+            self._state.message = ""
+            self._ask("anything_else", result.say)
 
     async def _on_service(self, text: str, intent: Intent | None) -> bool:
         job = self._state.job
@@ -524,81 +560,6 @@ class OfflineAgent:
         await self._advance()
         return True
 
-    async def _on_name(self, text: str, intent: Intent | None) -> bool:
-        name = name_of(text)
-        if name is None:
-            if intent is not None:
-                return False
-            self._ask("name", phrases.NAME_AGAIN)
-            return True
-        self._state.name = name
-        if self.tool_context.failed_identifications >= MAX_FAILED_IDENTIFICATIONS:
-            self._ask("help_choice", phrases.CANNOT_IDENTIFY)
-            return True
-        self._ask("plate", phrases.ask_plate(name[0]))
-        return True
-
-    async def _on_plate(self, text: str, intent: Intent | None) -> bool:
-        state = self._state
-        if says_new_customer(text):
-            return await self._new_customer()
-        plate = plate_of(text)
-        if plate is None or state.name is None:
-            if intent is not None and intent is not Intent.QUESTION:
-                return False
-            self._ask("plate", phrases.PLATE_AGAIN)
-            return True
-        result = await self._tool("lookup_customer", name=" ".join(state.name), plate=plate)
-        if result.ok and result.data.get("found", True) and self.tool_context.customer_id is not None:
-            await self._refresh_facts()
-            first = self._caller.first_name if self._caller else state.name[0]
-            self._done_asking()
-            self._say(phrases.found_you(first))
-            state.job, state.resume = state.resume, None
-            if state.job is not None:
-                await self._advance()
-            else:
-                self._ask("anything_else", phrases.HOW_CAN_I_HELP_NOW)
-            return True
-        if self.tool_context.failed_identifications >= MAX_FAILED_IDENTIFICATIONS:
-            state.job = state.resume = None
-            self._ask("help_choice", result.say or phrases.CANNOT_IDENTIFY, phrases.MESSAGE_OR_PERSON)
-            return True
-        self._ask("plate", result.say or phrases.NO_MATCH, phrases.PLATE_OR_NEW)
-        return True
-
-    async def _new_customer(self) -> bool:
-        if not self._start.caller_phone:
-            self._ask("help_choice", phrases.WITHHELD_NUMBER)
-            return True
-        self._ask("confirm_number", phrases.confirm_number(facts.spoken_number(self._start.caller_phone)))
-        return True
-
-    async def _on_confirm_number(self, text: str, intent: Intent | None) -> bool:
-        state = self._state
-        if is_yes(text) and state.name is not None:
-            result = await self._tool("create_customer", first_name=state.name[0], last_name=state.name[1],
-                                      confirm_phone_is_callers_number=True)  # fmt: skip
-            if not result.ok:
-                self._ask("help_choice", result.say, phrases.MESSAGE_OR_PERSON)
-                return True
-            await self._refresh_facts()
-            self._done_asking()
-            self._say(phrases.welcome_new(state.name[0]))
-            state.job, state.resume = state.resume, None
-            if state.job is not None:
-                await self._advance()
-            else:
-                self._ask("anything_else", phrases.HOW_CAN_I_HELP_NOW)
-            return True
-        if is_no(text):
-            self._ask("help_choice", phrases.OTHER_NUMBER)
-            return True
-        if intent is not None:
-            return False
-        self._ask("confirm_number", phrases.confirm_number(facts.spoken_number(self._start.caller_phone)))
-        return True
-
     # --------------------------------------------------------------- moving a job forward
 
     async def _advance(self) -> None:
@@ -608,7 +569,7 @@ class OfflineAgent:
             return
         if self.tool_context.customer_id is None:
             state.resume, state.job = job, None
-            self._ask("name", phrases.ASK_NAME)
+            await self._identify()
             return
         if job.kind == "book":
             await self._advance_booking(job)
@@ -630,6 +591,10 @@ class OfflineAgent:
             vehicles = self._vehicles()
             if len(vehicles) == 1:
                 job.vehicle = vehicles[0]
+            elif not vehicles and self._state.car is not None:
+                car, self._state.car = self._state.car, None  # said already: added once, not retried
+                await self._add_vehicle(car)
+                return
             elif not vehicles:
                 self._ask("new_vehicle", phrases.WHICH_CAR_NEW)
                 return
@@ -728,8 +693,10 @@ class OfflineAgent:
         assert job is not None
         if job.kind == "book":
             assert job.vehicle is not None and job.chosen is not None
+            extra = {"transport": job.transport} if job.transport else {}
             result = await self._tool("book_appointment", vehicle_id=job.vehicle["id"],
-                                      service_ids=await self._service_ids(job), start=job.chosen["start"])  # fmt: skip
+                                      service_ids=await self._service_ids(job), start=job.chosen["start"],
+                                      **extra)  # fmt: skip
         elif job.kind == "move":
             assert job.appointment is not None and job.chosen is not None
             result = await self._tool("reschedule_appointment", appointment_id=job.appointment["appointment_id"],
@@ -777,14 +744,16 @@ class OfflineAgent:
 
     async def _status(self, text: str) -> None:
         if self.tool_context.customer_id is None:
-            self._ask("name", phrases.ASK_NAME_FOR_STATUS)
+            self._state.resume = Intent.STATUS
+            await self._identify()
             return
         result = await self._tool("vehicle_status")
         self._ask("anything_else", result.say or phrases.SOMETHING_WRONG, phrases.ANYTHING_ELSE)
 
     async def _upcoming(self, text: str) -> None:
         if self.tool_context.customer_id is None:
-            self._ask("name", phrases.ASK_NAME)
+            self._state.resume = Intent.UPCOMING
+            await self._identify()
             return
         result = await self._tool("get_upcoming_appointments")
         self._ask("anything_else", phrases.upcoming(result.data.get("appointments", []), result.say),
@@ -803,7 +772,7 @@ class OfflineAgent:
 
     async def _question(self, text: str) -> None:
         result = await self._tool("search_knowledge", question=text[:500])
-        passages = result.data.get("passages") or []
+        passages = [p for p in result.data.get("passages") or [] if is_about(text, f"{p['title']} {p['text']}")]
         if result.ok and passages:
             self._ask("anything_else", phrases.passage(passages[0]["text"]), phrases.ANYTHING_ELSE)
             return

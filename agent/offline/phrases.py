@@ -35,6 +35,12 @@ DO_NOT_KNOW = (
 )
 SOMETHING_WRONG = "Sorry, something went wrong on my side with that."
 TRANSFERRING = "Of course. Let me connect you with a service advisor. One moment please."
+CALLBACK_NUMBER = "And what number should the advisor call you back on?"
+CALLBACK_NUMBER_AGAIN = "Sorry, I didn't get the whole number. Could you say it again, with the area code?"
+NO_NUMBER_NO_MESSAGE = (
+    "I'm sorry, without a number to call back I can't leave the message. You're welcome to call us again. "
+    "Is there anything else I can help with?"
+)
 ASK_MESSAGE = "Sure. What message would you like me to pass on to the service advisors?"
 ASK_NAME = "I can help with that. May I have your first and last name, please?"
 ASK_NAME_FOR_STATUS = "I can check on that. May I have your first and last name, please?"
@@ -174,7 +180,8 @@ def read_back(job, *, again: bool = False) -> str:
     start = "Sorry, just to be sure:" if again else "Just to confirm:"
     if job.kind == "book":
         services = and_list([s["name"] for s in job.services]).lower()
-        return (f"{start} {services} for your {job.vehicle['name']} on {full_when(job.chosen)}. "
+        coming = TRANSPORT_WORDS.get(job.transport or "", "")
+        return (f"{start} {services} for your {job.vehicle['name']} on {full_when(job.chosen)}{coming}. "
                 "Shall I book that?")  # fmt: skip
     appointment = job.appointment
     if job.kind == "move":
@@ -184,6 +191,14 @@ def read_back(job, *, again: bool = False) -> str:
         return f"{start} cancel your {appointment_words(appointment)}. Shall I cancel it?"
     return (f"I have your {appointment_words(appointment)}, for the {appointment.get('vehicle', 'car')}. "
             "Shall I mark it as confirmed?")  # fmt: skip
+
+
+TRANSPORT_WORDS = {
+    "waiter": ", and you'll wait for it",
+    "drop_off": ", and you'll drop it off",
+    "shuttle": ", with our shuttle",
+    "loaner": ", with a loaner car if one is free",
+}
 
 
 def done(job) -> str:

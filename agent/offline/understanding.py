@@ -44,20 +44,26 @@ _PERSON = (r"\b(speak|talk|transfer|connect|put me through)\b.*\b(person|human|s
            r"\boperator\b")  # fmt: skip
 _MESSAGE = r"\b(leave|take) (a )?message\b|\bcall me back\b|\bcallback\b|\bcall back\b|\bhave (someone|somebody|an advisor) call\b"
 _GOODBYE = r"^(ok(ay)? )?(that's all|that is all|that's it|nothing else|no that's (all|it)|bye|goodbye|good bye|bye bye|have a good (day|one)|thanks bye|thank you bye)\b|\b(goodbye|bye)$"  # noqa: E501
-_MOVE = r"\b(reschedule|re schedule|move|change|push|switch)\b.*\b(appointment|booking|it|time|day)\b|\breschedule\b|\bmove it\b"
+# "change my appointment", "move it to Friday", "reschedule": not "an oil change", not "change the oil".
+_MOVE = (r"\breschedule\b|\bre schedule\b|\b(move|push|switch|(?<!oil )change)\s+(my|our|the|it)\b"
+         r"(?!\s+(oil|tires?|filters?|wipers?|battery|brakes?)\b)")  # fmt: skip
 _CANCEL = r"\bcancel\b(?!lation)"
 _CONFIRM = r"\bconfirm(ing)?\b.*\b(appointment|booking|it|visit)\b|\b(i'll|i will|we'll) be there\b"
-_STATUS = (r"\b(is|was) (my|the) (car|truck|vehicle|suv|van)\b.*\b(ready|done|finished)\b|\b(ready|done) yet\b|"
+_STATUS = (r"\b(my|the) (car|truck|vehicle|suv|van|jeep)\b.*\b(ready|done|finished)\b|\b(ready|done) yet\b|"
            r"\bstatus of my\b|\bhow('s| is) my (car|truck|vehicle)\b|\bready for pick ?up\b|\bcan i pick (it|my)\b")  # fmt: skip
-_UPCOMING = (r"\bwhen is my (next )?(appointment|booking|visit)\b|\bdo i have an? (appointment|booking)\b|"
-             r"\bwhat time is my\b|\bmy appointments?\b\?*$")  # fmt: skip
-_BOOK = (r"\b(book|schedule|make|set up|get|need|want|like)\b.*\b(appointment|booking|service|slot|in)\b|"
-         r"\bbring (it|my|the)\b|\bcome in\b|\bdrop (it|my|the) (car )?off\b|\bbook\b|\bschedule\b")  # fmt: skip
+_UPCOMING = (r"\bwhen('s| is)? my (next )?(appointment|booking|visit)\b|\bwhen my (next )?(appointment|booking|visit) is\b|"
+             r"\bdo i have an? (appointment|booking)\b|\bwhat time is my\b|\bmy appointments?\b\?*$")  # fmt: skip
+# A booking names the booking itself; "I need an oil change" is read as one by the service it names.
+_BOOK = (r"\b(book|schedule|make|set up|get|need|want|like)\b.*\b(appointment|booking|slot)\b|"
+         r"\bbring (it|my|the|her|him)\b.*\bin\b|\bcome in\b|\bdrop (it|my|the) (car )?off\b|\bbook\b|\bschedule\b")  # fmt: skip
 _HOURS = r"\b(hours|open|close|closing|opening)\b"
 _PRICE = r"\b(how much|price|cost|costs|charge|expensive)\b"
 _QUESTION = r"\?$|^(do|does|can|what|where|when|how|is|are|will|who|which|why)\b"
-_SOMEONE_ELSE = (r"\b(my )?(wife|husband|son|daughter|mother|mom|father|dad|neighbou?r|friend|brother|sister|boss|"
-                 r"partner|girlfriend|boyfriend)'?s\b|\b(someone|somebody) else'?s\b|\b[a-z]+ [a-z]+'s (appointment|car|booking)\b")  # fmt: skip
+# Another person's appointment or car ("my neighbour's appointment", "John Smith's car", "my wife asked me to check
+# her appointment"), not "a friend's phone".
+_SOMEONE_ELSE = (r"\b((wife|husband|son|daughter|mother|mom|father|dad|neighbou?r|friend|brother|sister|boss|partner|"
+                 r"girlfriend|boyfriend|someone else|somebody else)|[a-z]+ [a-z]+)'?s (next )?(appointment|car|truck|"
+                 r"vehicle|booking|visit)\b|\b(her|his|their) (next )?(appointment|booking|visit)\b")  # fmt: skip
 
 _YES = (r"^(yes|yeah|yep|yup|ya|sure|correct|right|ok|okay|alright|all right|perfect|great|sounds good|"
         r"that works|that's right|that is right|that's correct|please do|go ahead|do it|absolutely|definitely|"
@@ -268,3 +274,54 @@ def ordinal_choice(text: str, count: int) -> int | None:
     if _has(said, r"\b(any|either|whichever|doesn't matter|does not matter|any of them|you pick|whatever)\b"):
         return 0
     return None
+
+
+# --------------------------------------------------------------------------- is a passage about the question?
+
+_STOPWORDS = frozenset(
+    "a an the and or but if of to in on at by for with from about as is are was were be been being do does did "
+    "have has had can could will would should may might must shall i you your yours we our us my me it its this "
+    "that these those there here what which who whom whose when where why how any some all no not yes please "
+    "tell know want need like get got just also so than then too very really much many more most one ok okay "
+    "hi hello hey thanks thank um uh".split()
+)
+
+
+def _content_words(text: str) -> set[str]:
+    return {word.rstrip("s") for word in re.findall(r"[a-z0-9]+", text.lower())
+            if word not in _STOPWORDS and len(word) > 2}  # fmt: skip
+
+
+def is_about(question: str, passage: str) -> bool:
+    """Whether a passage shares a content word with the question: the search always returns its nearest
+    passages, and the offline agent cannot judge meaning, so a passage with none of the caller's words is
+    not said as an answer."""
+    return bool(_content_words(question) & _content_words(passage))
+
+
+# --------------------------------------------------------------------------- how the car comes in, and numbers
+
+_TRANSPORT = [
+    ("loaner", r"\bloaner\b|\brental\b"),
+    ("shuttle", r"\bshuttle\b|\bride (home|to work)\b"),
+    ("drop_off", r"\bdrop (it|the car|my car|the truck|it) off\b|\bdrop off\b|\bdrop the car off\b|\bleave (it|the car|my car)\b"),
+    ("waiter", r"\b(i'll|i will|i'd|i can) wait\b|\bwait for it\b|\bwhile i wait\b"),
+]
+
+
+def transport_of(text: str) -> str | None:
+    """How the car comes in, when the caller says: waiter, drop_off, shuttle or loaner."""
+    said = words_of(text)
+    for value, pattern in _TRANSPORT:
+        if _has(said, pattern):
+            return value
+    return None
+
+
+_PHONE = re.compile(r"(?<!\d)(?:\+?1[\s.-]*)?\(?(\d{3})\)?[\s.-]*(\d{3})[\s.-]*(\d{4})(?!\d)")
+
+
+def phone_in(text: str) -> str | None:
+    """A ten-digit number said in the words ("602 555 0165"), as digits; None without one."""
+    match = _PHONE.search(text)
+    return "".join(match.groups()) if match else None

@@ -17,12 +17,13 @@ from crm.selectors import dealership_profile
 from knowledge import services as knowledge_services
 from voice.management.commands.simulate_call import AGENT_CONTINUES, is_hang_up, parse_line
 from voice.models import Call, Speaker
-from voice.simulation import I_DO_NOT_KNOW, KnowledgeAnswers, twilio_form_signature
+from agent.offline import phrases
+from voice.simulation import twilio_form_signature
 from tests.standins.fixtures import fake_deepgram, fake_openai, fake_twilio  # noqa: F401
 from tests.voice.live import voice_live  # noqa: F401
 
 GREETING = "Thanks for calling Saguaro Motors."
-SATURDAY = "Yes, we're open Saturdays from 8 AM to 2 PM."
+SHUTTLE = "Yes, our free shuttle takes you home or to work within five miles while we service your car."
 
 
 @pytest.fixture(scope="session")
@@ -76,10 +77,10 @@ def shop(db):
     profile = dealership_profile()
     profile.name, profile.greeting, profile.transfer_phone = "Saguaro Motors Service", GREETING, "+16025550101"
     profile.save()
-    hours = knowledge_services.category_get_or_create(name="Hours and location", slug="hours-location")
-    knowledge_services.faq_create(slug="saturday-hours", category=hours, question="Are you open on Saturdays?",
-                                  answer=SATURDAY, phrasings=["What are your Saturday hours?"],
-                                  keywords=["saturday", "weekend"])  # fmt: skip
+    rides = knowledge_services.category_get_or_create(name="Rides and loaners", slug="rides")
+    knowledge_services.faq_create(slug="shuttle", category=rides, question="Do you have a shuttle?",
+                                  answer=SHUTTLE, phrasings=["Can you give me a ride home?"],
+                                  keywords=["shuttle", "ride"])  # fmt: skip
     return profile
 
 
@@ -104,34 +105,39 @@ def agent_lines(output: str) -> list[str]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_script_in_process_with_the_standin_model(shop, no_real_providers, daphne_port, tmp_path):
+def test_a_script_in_process_is_answered_by_the_offline_agent_without_a_model_key(shop, no_real_providers,
+                                                                                  daphne_port, tmp_path):
     script = tmp_path / "call.txt"
-    script.write_text("# a caller with two questions\n\nare you open on saturday\n[wait 0.3]\n"
-                      "what is the capital of france\nthis line is never said\n")  # fmt: skip
+    script.write_text("# a caller with two questions, then a person\n\ndo you have a shuttle\n[wait 0.3]\n"
+                      "what is the capital of france\na person please\nthis line is never said\n")  # fmt: skip
 
     output = run(script=str(script), server_port=daphne_port, from_number="+16025550142")
 
-    assert "The stand-in model is in use" in output
-    assert f"agent: {GREETING}" in "\n".join(agent_lines(output))
-    assert "caller: are you open on saturday" in output
-    assert f"agent: {SATURDAY}" in "\n".join(agent_lines(output))
-    # Nothing in the knowledge base: the stand-in says so and hands over, as the real agent is told to.
-    assert "agent: I'm sorry, I don't know the answer to that." in "\n".join(agent_lines(output))
+    assert "the offline agent (OPENAI_API_KEY is empty)" in output
+    said = "\n".join(agent_lines(output))
+    assert f"agent: {GREETING}" in said
+    assert "caller: do you have a shuttle" in output
+    assert "our free shuttle takes you home" in said
+    # Nothing in the knowledge base about it: the agent says so, offers a message or a person, and hands over.
+    assert "I don't have an answer to that" in said
     assert "The agent ended the stream: Twilio was told to" in output
     assert "this line is never said" not in output
     call = Call.objects.get(from_number="+16025550142")
     turns = list(call.turns.order_by("position"))
     assert [(t.speaker, t.text) for t in turns if t.speaker != Speaker.SYSTEM] == [
         (Speaker.AGENT, GREETING),
-        (Speaker.CALLER, "are you open on saturday"),
-        (Speaker.AGENT, SATURDAY),
+        (Speaker.CALLER, "do you have a shuttle"),
+        (Speaker.AGENT, f"{SHUTTLE} {phrases.ANYTHING_ELSE}"),
         (Speaker.CALLER, "what is the capital of france"),
-        (Speaker.AGENT, I_DO_NOT_KNOW),
+        (Speaker.AGENT, phrases.DO_NOT_KNOW),
+        (Speaker.CALLER, "a person please"),
+        (Speaker.AGENT, phrases.TRANSFERRING),
     ]
     answer = turns[2]
     assert 0 < answer.agent_first_token_ms <= answer.tts_first_byte_ms <= answer.first_frame_ms
+    assert [i.name for i in call.tool_invocations.order_by("position")][-1] == "transfer_to_person"
     # The latency table has a row per caller line, with the figures of its Turn row.
-    row = next(line for line in output.splitlines() if line.strip().startswith("1  are you open on saturday"))
+    row = next(line for line in output.splitlines() if line.strip().startswith("1  do you have a shuttle"))
     assert str(answer.first_frame_ms) in row.split()
     assert "Greeting: stream start -> first audio frame at the caller:" in output
 
@@ -190,12 +196,3 @@ def test_the_webhook_signature_is_twilios():
     signature = twilio_form_signature(url, params, "secret-token")
     assert RequestValidator("secret-token").validate(url, params, signature)
     assert not RequestValidator("another-token").validate(url, params, signature)
-
-
-def test_the_standin_model_small_talk_needs_no_search():
-    answers = KnowledgeAnswers()
-    try:
-        assert answers([{"role": "user", "content": "Hello there."}]).text == "How can I help you today?"
-        assert answers([{"role": "user", "content": "thanks"}]).text.startswith("You're welcome.")
-    finally:
-        answers.close()

@@ -12,7 +12,8 @@ from django.core.management.commands import shell
 
 PROJECT_APPS = ("crm", "scheduling", "knowledge", "voice")
 # The agent has no services of its own: support reaches it through its tools and what it knows at call start,
-# e.g. run_tool(ToolContext(customer_id=42), ToolCall("t1", "get_upcoming_appointments", {})).
+# e.g. run_tool(ToolContext(customer_id=42), ToolCall("t1", "get_upcoming_appointments", {})), and understand_when
+# shows how the offline agent reads a day and time ("next Tuesday at 2").
 AGENT_IMPORTS = (
     "agent.tools.registry.run_tool",
     "agent.tools.registry.TOOLS",
@@ -20,6 +21,8 @@ AGENT_IMPORTS = (
     "agent.events.ToolCall",
     "agent.context.caller_facts",
     "agent.context.shop_facts",
+    "agent.factory.make_agent",
+    "agent.offline.when.understand_when",
 )
 
 

@@ -7,7 +7,7 @@
 
 Without --url the command serves the project itself (Daphne in this process, on this database) and
 answers the call with loopback stand-ins: Twilio's REST API always, Deepgram when DEEPGRAM_API_KEY is
-empty, OpenAI when OPENAI_API_KEY is empty (the stand-in model answers from the knowledge base). With
+empty. The agent is the product's own: the model when OPENAI_API_KEY is set, else the offline agent. With
 a real Deepgram the caller's lines are spoken by Aura, and what the agent said is read from the call's
 Turn rows, since real audio cannot be decoded here.
 
@@ -44,7 +44,6 @@ from voice.simulation import (
     CallReport,
     Endpoint,
     InProcessServer,
-    KnowledgeAnswers,
     Latencies,
     SimulatedCall,
     SimulationError,
@@ -88,10 +87,6 @@ class Command(BaseCommand):
         defaults = Latencies()
         parser.add_argument("--stt-final-ms", type=float, default=defaults.stt_final * 1000,
                             help="stand-in Deepgram: end of speech -> final transcript")
-        parser.add_argument("--llm-first-token-ms", type=float, default=defaults.llm_first_token * 1000,
-                            help="stand-in model: request -> first token")
-        parser.add_argument("--tokens-per-second", type=float, default=defaults.llm_tokens_per_second,
-                            help="stand-in model: tokens per second after the first")
         parser.add_argument("--tts-first-byte-ms", type=float, default=defaults.tts_first_byte * 1000,
                             help="stand-in Deepgram: text -> first audio byte")  # fmt: skip
 
@@ -127,16 +122,13 @@ class Command(BaseCommand):
     def _in_process(self, options, script):
         _require_migrated()
         latencies = Latencies(stt_final=options["stt_final_ms"] / 1000,
-                              llm_first_token=options["llm_first_token_ms"] / 1000,
-                              llm_tokens_per_second=options["tokens_per_second"],
                               tts_first_byte=options["tts_first_byte_ms"] / 1000)  # fmt: skip
         from dealership import asgi  # noqa: F401  (sets up Django's logging again: import it before quieting)
 
         self._quiet_logs()
-        answers = KnowledgeAnswers()
         server = None
         try:
-            with Standins(latencies, responder=answers) as standins, \
+            with Standins(latencies) as standins, \
                     simulation.overridden_settings(standins.settings_values()):  # fmt: skip
                 missing = phone_agent_missing_settings()
                 if missing:
@@ -150,19 +142,12 @@ class Command(BaseCommand):
                                   f"127.0.0.1:{port}, database {database}")  # fmt: skip
                 for line in standins.describe():
                     self.stdout.write(f"  {line}")
-                if standins.openai is not None:
-                    self.stdout.write(self.style.WARNING(
-                        "  The stand-in model is in use (OPENAI_API_KEY is empty): the agent's answers are "
-                        "knowledge-base passages, not a language model's."))  # fmt: skip
-                    # Loads the embedding model (if any) before the call, not during the first answer.
-                    answers.warm(["are you open on saturday", "how much does an oil change cost"])
                 endpoint = Endpoint.at(f"ws://127.0.0.1:{port}/ws/voice/", account_sid=standins.twilio.account_sid,
                                        auth_token=standins.twilio.auth_token)  # fmt: skip
                 call = SimulatedCall(endpoint, from_number=options["from_number"], twilio=standins.twilio,
                                      voice="text" if standins.deepgram is not None else "aura")  # fmt: skip
                 return asyncio.run(self._converse(call, script))
         finally:
-            answers.close()
             if server is not None:
                 server.stop()
 
