@@ -429,3 +429,59 @@ def _walk_in(customer, vehicle, service, start):
     appointment = scheduling_services.appointment_book(customer=customer, vehicle=vehicle, service_types=[service],
                                                        start=start, actor=staff)  # fmt: skip
     return scheduling_services.appointment_check_in(appointment=appointment, actor=staff)
+
+
+async def test_with_no_model_key_the_offline_agent_books_by_phone(voice_live, dealership, dana, settings):
+    customer, civic = dana
+    settings.OPENAI_API_KEY = ""  # Deepgram alone: the offline agent answers
+    day = next_tuesday()
+    call_sid, parameters = await sync_to_async(voice_live.incoming_call)(CALLER)
+    async with voice_live.peer(call_sid, parameters) as peer:
+        await hears(peer, GREETING)
+        await peer.say(f"I need an oil change on {day:%B} {day.day} at 2 PM")
+        await hears(peer, "Shall I book that?")
+        await peer.say("yes please")
+        await hears(peer, "You're all set")
+        await peer.say("that's all, bye")
+        await hears(peer, "goodbye")
+        await peer.wait_closed()
+
+    await settle(lambda: Call.objects.get(call_sid=call_sid).outcome == Outcome.COMPLETED)
+    appointment = await sync_to_async(Appointment.objects.get)(customer=customer)
+    assert appointment.starts_at == datetime.combine(day, time(14, 0), tzinfo=ZONE)
+    event = await sync_to_async(AppointmentEvent.objects.get)(appointment=appointment)
+    assert (event.actor_kind, event.call_sid) == ("phone_agent", call_sid)
+    assert voice_live.openai.chat_requests == [], "no model was asked"
+    call = await sync_to_async(Call.objects.get)(call_sid=call_sid)
+    names = await sync_to_async(lambda: [i.name for i in call.tool_invocations.order_by("position")])()
+    assert names[-2:] == ["book_appointment", "end_call"]
+
+
+async def test_a_model_that_fails_twice_hands_the_call_to_the_offline_agent(voice_live, dealership, dana):
+    customer, civic = dana
+    day = next_tuesday()
+    voice_live.openai.queue_text("Sure, which day would you like for the oil change?")
+    call_sid, parameters = await sync_to_async(voice_live.incoming_call)(CALLER)
+    async with voice_live.peer(call_sid, parameters) as peer:
+        await hears(peer, GREETING)
+        await peer.say("I'd like to book an oil change")
+        await hears(peer, "which day would you like")
+        voice_live.openai.fail_next(2, status=500)
+        await peer.say(f"{day:%B} {day.day} at 2 PM")
+        await hears(peer, "I'll keep things simple.")
+        await hears(peer, "Shall I book that?")
+        await peer.say("yes")
+        await hears(peer, "You're all set")
+        await peer.send_stop()
+
+    await settle(lambda: Call.objects.get(call_sid=call_sid).outcome != "")
+    appointment = await sync_to_async(Appointment.objects.get)(customer=customer)
+    assert appointment.starts_at == datetime.combine(day, time(14, 0), tzinfo=ZONE)
+    call = await sync_to_async(Call.objects.get)(call_sid=call_sid)
+    assert call.outcome != Outcome.TRANSFERRED, "the caller was not handed over"
+    turns = await sync_to_async(lambda: [(t.speaker, t.text) for t in call.turns.order_by("position")])()
+    switches = [text for speaker, text in turns if speaker == "system" and "offline agent" in text]
+    assert len(switches) == 1
+    said = " ".join(text for speaker, text in turns if speaker == "agent")
+    assert said.count("keep things simple") == 1
+    assert len(conversation_requests(voice_live.openai)) == 3, "one answer, then two failures, then offline"
