@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from crm.models import Customer
 from crm.selectors import customer_find_by_phone
+from scheduling.demo import HOURS, MENU, upcoming_holidays
 from scheduling.models import Appointment
 from scheduling.selectors import spoken_datetime
 from standins import FakeOpenAI, Reply
@@ -160,6 +161,47 @@ def test_day_expressions_resolve_by_their_own_rules(today, expression, day, phra
 def test_a_closed_day_moves_on_to_the_next_open_weekday_and_is_said_by_its_date(expression, closed, day, phrase):
     resolved = resolve_day(parse_day(expression), today=THURSDAY, is_open=open_except(closed))
     assert (resolved.day, resolved.phrase, resolved.moved) == (day, phrase, True)
+
+
+def _demo_minutes(names) -> int:
+    """How long these services take on the demo menu (names or aliases)."""
+    wanted = {name.casefold() for name in names}
+    return sum(minutes for name, minutes, _, _, aliases, _ in MENU.values()
+               if wanted & {name.casefold(), *(alias.casefold() for alias in aliases)})  # fmt: skip
+
+
+def _fits_demo_hours(day: date, clock: str, minutes: int) -> bool:
+    opens, closes, breaks = HOURS[day.weekday()]
+    start = datetime.combine(day, time.fromisoformat(clock))
+    end = start + timedelta(minutes=minutes)
+    inside = datetime.combine(day, opens) <= start and end <= datetime.combine(day, closes)
+    return inside and not any(start < datetime.combine(day, b_end) and datetime.combine(day, b_start) < end
+                              for b_start, b_end in breaks)  # fmt: skip
+
+
+def test_every_time_a_scenario_names_is_within_the_demo_hours_whatever_the_day_it_runs():
+    """A year of todays, the demo's hours and holidays: no scenario names a time its day cannot hold."""
+    holidays = {day for year in (2026, 2027, 2028) for day, _ in upcoming_holidays(date(year, 1, 1))}
+
+    def is_open(day: date) -> bool:
+        return day.weekday() in HOURS and day not in holidays
+
+    for offset in range(366):
+        today = THURSDAY + timedelta(days=offset)
+        for scenario in load_scenarios():
+            def day(expression: str) -> date:
+                return resolve_day(parse_day(expression), today=today, is_open=is_open).day
+
+            timed = [(item.day, item.time, item.services) for item in (*scenario.given, *scenario.busy)]
+            booked, moved = scenario.expect.booked, scenario.expect.moved
+            if booked and booked.time:
+                timed.append((booked.day, booked.time, booked.services))
+            if moved and moved.time:
+                timed.append((moved.day, moved.time, scenario.given[0].services))
+            for expression, clock, services in timed:
+                assert _fits_demo_hours(day(expression), clock, _demo_minutes(services)), (
+                    f"{scenario.name} on {today}: {expression} at {clock}"
+                )
 
 
 def test_an_unknown_day_expression_says_which_there_are():
