@@ -2,8 +2,8 @@
 
 A failure is the model not answering within VOICE_AGENT_TIMEOUT_SECONDS (tools running do not count), an
 error from its provider, or a reply whose tool calls were malformed (not JSON, or a tool that does not exist).
-The first failure of a reply that has said nothing yet is answered by asking the model again; the second
-failure of the conversation hands it to the offline agent for good, from the conversation's state: the same
+The first failure is answered by asking the model again (the words it said before failing stay in the
+conversation, so it goes on from them); the second failure of the conversation hands it to the offline agent for good, from the conversation's state: the same
 caller and tool state (who they proved to be, what was booked), the job the caller was talking about, and the
 words not answered yet. It says once that it will keep things simple, and a ``Notice`` records the switch.
 """
@@ -18,7 +18,7 @@ from django.conf import settings
 
 from agent import database as databases
 from agent.context import ConversationStart
-from agent.events import AgentError, AgentEvent, TextDelta, ToolCall, ToolFinished, ToolsStarted
+from agent.events import AgentError, AgentEvent, ToolCall, ToolFinished, ToolsStarted
 from agent.model_agent import ModelAgent
 from agent.offline.agent import OfflineAgent
 
@@ -81,19 +81,15 @@ class FailoverAgent:
                 yield event
             return
         while True:
-            said_words = False
             try:
                 async for event in self._model_reply():
-                    said_words = said_words or isinstance(event, TextDelta) and bool(event.text.strip())
                     yield event
             except AgentError as error:
                 self.failures += 1
                 logger.warning("call %s: the model failed (%s of %s): %s", self._start.call_sid, self.failures,
                                FAILURES_BEFORE_OFFLINE, error)  # fmt: skip
-                if self.failures < FAILURES_BEFORE_OFFLINE and not said_words:
-                    continue  # ask the model again
                 if self.failures < FAILURES_BEFORE_OFFLINE:
-                    raise
+                    continue  # ask the model again (what it said before failing stays in the conversation)
                 async for event in self._go_offline(str(error)):
                     yield event
                 return
