@@ -123,7 +123,7 @@ def _describe(exc: openai.APIError) -> str:
 
 async def check() -> tuple[bool, str]:
     if not is_configured():
-        return False, "not configured (OPENAI_API_KEY is empty)"
+        return False, "not configured (OPENAI_API_KEY is empty): the offline agent answers calls and the admin chat"
     try:
         models = await client().models.list()
     except openai.APIError as exc:
