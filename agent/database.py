@@ -89,11 +89,17 @@ class CallingThread:
     """The calling thread and its transaction, when the agent is driven by ``async_to_sync``.
 
     Plain ``sync_to_async``: channels' ``database_sync_to_async`` closes "old" connections around each job, and
-    Django counts a connection inside a transaction as one to close.
+    Django counts a connection inside a transaction as one to close. Each job runs in a savepoint, so one whose
+    query fails leaves the caller's transaction usable.
     """
 
     async def run(self, function: Callable[..., Result], *args: Any, **kwargs: Any) -> Result:
-        return await sync_to_async(function, thread_sensitive=True)(*args, **kwargs)
+        return await sync_to_async(_in_savepoint, thread_sensitive=True)(function, args, kwargs)
+
+
+def _in_savepoint(function: Callable[..., Result], args: tuple, kwargs: dict) -> Result:
+    with transaction.atomic():
+        return function(*args, **kwargs)
 
 
 SERVER = ServerThreads()

@@ -2,8 +2,8 @@
 always rolled back, so a scenario leaves the database as it found it and never sees another's changes.
 
 The conversation runs on an event loop of its own (``async_to_sync``) while the agent's database work comes
-back to this thread, inside the transaction (``ScenarioDatabase``); that also makes it work inside a test's
-transaction.
+back to this thread, inside the transaction (``agent.database.CALLING_THREAD``); that also makes it work
+inside a test's transaction.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import logging
 import traceback
 from dataclasses import dataclass
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.db import transaction
 
 from agent.context import ConversationStart, caller_facts, shop_facts
+from agent.database import CALLING_THREAD
 from agent.events import AgentError
 from agent.factory import make_agent
 from crm.selectors import dealership_profile
@@ -28,25 +29,6 @@ from voice.session.records import RecordsWithoutCall
 logger = logging.getLogger(__name__)
 
 
-class ScenarioDatabase:
-    """The agent's database work in the thread running the scenario, inside its transaction.
-
-    Not ``agent.database.CALLING_THREAD``: that goes through Channels' ``database_sync_to_async``, whose
-    ``close_old_connections`` closes a connection found inside a transaction (Django takes autocommit being off
-    for a leaked transaction), and the scenario's transaction with it. Each job runs in a savepoint, so a tool
-    whose query fails leaves the scenario's transaction usable.
-    """
-
-    async def run(self, function, *args, **kwargs):
-        return await sync_to_async(_in_savepoint, thread_sensitive=True)(function, args, kwargs)
-
-
-def _in_savepoint(function, args, kwargs):
-    with transaction.atomic():
-        return function(*args, **kwargs)
-
-
-SCENARIO_DATABASE = ScenarioDatabase()
 
 
 @dataclass
@@ -86,7 +68,7 @@ async def converse(start: ConversationStart, lines: tuple[str, ...], *, kind: st
     """Say each line in turn and take the agent's whole reply to it, until the lines run out or the call is over."""
     transcript = Transcript(greeting=greeting)
     records = RecordsWithoutCall()
-    agent = make_agent(start, kind=kind, records=records, recorder=transcript, database=SCENARIO_DATABASE)
+    agent = make_agent(start, kind=kind, records=records, recorder=transcript, database=CALLING_THREAD)
     try:
         if greeting:
             agent.said(greeting)  # as a call opens: the caller's first line answers it
