@@ -18,8 +18,9 @@ from voice.preload import load_call_path  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_http,
-        # Twilio's media-stream upgrade carries no Origin header, so no origin
-        # validator here; each consumer authenticates its own upgrade request.
+        # Twilio's media-stream upgrade carries no Origin header, so no origin validator around every
+        # route: each public consumer authenticates its own upgrade, and staff routes get the admin
+        # session and an origin check in dealership.routing.
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )
