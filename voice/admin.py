@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.contrib import admin, messages
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.template.loader import select_template
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -27,6 +28,8 @@ from crm.models import Customer
 from crm.phones import format_phone, phone_digits, try_normalize_phone
 from crm.selectors import MIN_PHONE_FRAGMENT_DIGITS
 from voice import services
+from voice.chat.permissions import may_chat
+from voice.chat.views import agent_chat_view
 from voice.models import Call, CallbackRequest, CallbackStatus, Direction, Speaker
 from voice.providers.twilio import is_configured as twilio_is_configured
 from voice.selectors import (
@@ -272,7 +275,14 @@ class CallAdmin(PhoneSearchMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {"phone_line_state": phone_line_state(), **(extra_context or {})}
+        if may_chat(request.user):
+            extra_context.setdefault("agent_chat_url", reverse("admin:voice_call_agent_chat"))
         return super().changelist_view(request, extra_context)
+
+    def get_urls(self):
+        chat = path("try-agent/", self.admin_site.admin_view(partial(agent_chat_view, model_admin=self)),
+                    name="voice_call_agent_chat")  # fmt: skip
+        return [chat, *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # Turns, tool calls and changes in a fixed number of queries, however long the call was.
