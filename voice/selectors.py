@@ -222,3 +222,13 @@ def call_number_search_q(term: str) -> Q | None:
 def open_callbacks_for(customer_id: int) -> QuerySet[CallbackRequest]:
     """A customer's messages still waiting for a callback, oldest first (the agent is told about them)."""
     return CallbackRequest.objects.filter(customer_id=customer_id, status=CallbackStatus.OPEN).order_by("created_at")[:5]
+
+
+def open_requests_for(customer_id: int | None) -> tuple[str, ...]:
+    """Those messages as the agent reads them before the first word: "Dec 3: please call about the brakes"."""
+    if customer_id is None:
+        return ()
+    return tuple(
+        f"{timezone.localtime(callback.created_at):%b %-d}: {callback.message or 'a callback request'}"[:200]
+        for callback in open_callbacks_for(customer_id)
+    )

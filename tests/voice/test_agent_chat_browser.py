@@ -1,6 +1,7 @@
 """The "Try the agent" page in a real browser: headless Chromium (selenium) against the real Daphne the voice tests
 run, signed in through the admin's login form, the chat's socket through the project's own ASGI routing (session
-and origin checks included), the scripted OpenAI stand-in as the model and our real tools over the database.
+and origin checks included), no model key (so the offline agent answers, as it would for a dealership with no
+OpenAI key) and our real tools over the database.
 
 Skipped when Chromium or its driver is missing (Debian: chromium and chromium-driver; CI installs them).
 """
@@ -16,7 +17,7 @@ from django.urls import reverse
 
 from scheduling.models import Appointment, AppointmentEvent
 from tests.standins.fixtures import fake_deepgram, fake_openai, fake_twilio  # noqa: F401  (voice_live's)
-from tests.voice.test_agent_calls import CALLER, BookingModel, dana, dealership  # noqa: F401
+from tests.voice.test_agent_calls import CALLER, ZONE, dana, dealership, next_tuesday  # noqa: F401
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -57,13 +58,15 @@ def advisor(db):
     return user
 
 
-def test_staff_book_an_appointment_by_chatting_with_the_agent(voice_live, browser, advisor, dealership, dana):
+def test_staff_book_an_appointment_by_chatting_with_the_agent(voice_live, browser, advisor, dealership, dana,
+                                                               settings):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
     customer, civic = dana
-    voice_live.openai.responder = BookingModel(service_id=dealership.pk, vehicle_id=civic.pk)
+    settings.OPENAI_API_KEY = ""  # no key at all: the offline agent answers
+    day = next_tuesday()
     wait = WebDriverWait(browser, WAIT_SECONDS)
     base = f"http://127.0.0.1:{voice_live.port}"
 
@@ -94,17 +97,19 @@ def test_staff_book_an_appointment_by_chatting_with_the_agent(voice_live, browse
     def tool_box(name: str):
         return browser.find_element(By.CSS_SELECTOR, f".chat-tool[data-tool='{name}']")
 
-    say("I need an oil change for my Civic next Tuesday afternoon", "Which would you like?")
+    say(f"I need an oil change for my Civic on {day:%B} {day.day} in the afternoon", "Which would you like?")
     slots = tool_box("get_available_slots")
     assert "ok" in slots.get_attribute("class").split()
     assert '"part_of_day": "afternoon"' in slots.text and '"slots"' in slots.text
-    say("the first one please", "Shall I book it?")
-    say("yes please", "You're all set for")
+    say("the first one please", "Shall I book that?")
+    assert not Appointment.objects.exists(), "nothing is booked before the read-back is agreed to"
+    say("yes please", "You're all set")
     booked = tool_box("book_appointment")
     assert "ok" in booked.get_attribute("class").split()
-
     appointment = Appointment.objects.get(customer=customer)
     assert appointment.vehicle_id == civic.pk
+    assert appointment.starts_at.astimezone(ZONE).date() == day and appointment.starts_at.astimezone(ZONE).hour >= 12
+    assert voice_live.openai.chat_requests == [], "no model was asked"
     assert f"appointment {appointment.pk}" in booked.text, "a link to what the chat changed"
     event = AppointmentEvent.objects.get(appointment=appointment)
     assert (event.action, event.actor_kind) == ("booked", "phone_agent")

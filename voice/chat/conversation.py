@@ -20,13 +20,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from django.urls import reverse
-from django.utils import timezone
 
 from agent import database as databases
 from agent.context import ConversationStart, caller_facts, shop_facts
 from agent.events import AgentError, EndCall, Notice, TextDelta, TextDone, ToolFinished, ToolsStarted, Transfer
 from agent.factory import make_agent
-from voice.selectors import open_callbacks_for
+from voice.selectors import open_requests_for
 from voice.session.records import RecordsWithoutCall
 from voice.speech import SentenceChunker, speakable
 
@@ -92,10 +91,7 @@ class Recorder:
 
 def conversation_start(setup: ChatSetup) -> ConversationStart:
     """What the agent knows before the first word (database thread), as a call from this caller would give it."""
-    open_requests = tuple(
-        f"{timezone.localtime(callback.created_at):%b %-d}: {callback.message or 'a callback request'}"[:200]
-        for callback in open_callbacks_for(setup.customer_id)
-    ) if setup.customer_id else ()  # fmt: skip
+    open_requests = open_requests_for(setup.customer_id)
     return ConversationStart(shop=shop_facts(), call_sid="", caller_phone=setup.phone,
                              caller=caller_facts(setup.customer_id, open_requests=open_requests))  # fmt: skip
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils import timezone
 
 from agent.context import ConversationStart, caller_facts, shop_facts
 from agent.factory import make_agent
 from agent.interface import Agent
 from crm.selectors import dealership_profile
 from voice.models import Call, Purpose
-from voice.selectors import open_callbacks_for
+from voice.selectors import open_requests_for
 
 
 @dataclass(frozen=True)
@@ -32,10 +31,7 @@ def load_call_context(call_sid: str) -> StartingCall:
     call = Call.objects.select_related("customer").filter(call_sid=call_sid).first()
     profile = dealership_profile()
     customer_id = call.customer_id if call else None
-    open_requests = tuple(
-        f"{timezone.localtime(callback.created_at):%b %-d}: {callback.message or 'a callback request'}"[:200]
-        for callback in open_callbacks_for(customer_id)
-    ) if customer_id else ()  # fmt: skip
+    open_requests = open_requests_for(customer_id)
     from_number = call.from_number if call else ""
     conversation = ConversationStart(
         shop=shop_facts(),
