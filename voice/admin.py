@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from agent.factory import OFFLINE, agent_kind
 from crm.admin import PhoneSearchMixin
 from crm.models import Customer
 from crm.phones import format_phone, phone_digits, try_normalize_phone
@@ -78,6 +79,8 @@ def phone_line_state() -> str:
         problems.append(f"the phone agent is not configured ({', '.join(missing)} empty): calls go to the fallback")
     if problems:
         return "Phone line: " + "; ".join(problems) + "."
+    if agent_kind() == OFFLINE:
+        return "Phone line: calls are answered by the offline agent (OPENAI_API_KEY is empty)."
     return "Phone line: calls are answered by the phone agent."
 
 

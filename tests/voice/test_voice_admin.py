@@ -75,6 +75,10 @@ def test_call_list_says_when_the_phone_agent_cannot_answer(admin_client, setting
     settings.DEEPGRAM_API_KEY = "dg"
     page = admin_client.get(reverse("admin:voice_call_changelist")).content.decode()
     assert "Phone line: calls are answered by the phone agent." in page
+    settings.OPENAI_API_KEY = ""
+    page = admin_client.get(reverse("admin:voice_call_changelist")).content.decode()
+    assert "Phone line: calls are answered by the offline agent (OPENAI_API_KEY is empty)." in page
+    settings.OPENAI_API_KEY = "sk"
     settings.TWILIO_AUTH_TOKEN = ""
     page = admin_client.get(reverse("admin:voice_call_changelist")).content.decode()
     assert "Twilio is not configured" in page
