@@ -259,3 +259,19 @@ def _offered_starts(chat: Conversation) -> list[str]:
             starts += [s["start"] for s in event.result.data.get("slots", [])]
     return starts
 
+
+
+def test_malformed_tool_calls_twice_send_the_next_turn_to_the_offline_agent(world, settings, fake_openai):  # noqa: F811
+    settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL = fake_openai.api_key, fake_openai.base_url
+    settings.VOICE_AGENT_TIMEOUT_SECONDS = 20
+    for _turn in range(2):
+        fake_openai.queue_reply(Reply(tool_calls=[("look_up_everything", {})]))  # no such tool
+        fake_openai.queue_reply(Reply(text="Sorry, could you say that again?"))
+    chat = Conversation(customer=world, kind="model")
+    assert chat.say("What are your hours?") == "Sorry, could you say that again?"
+    assert chat.say("Your hours, please") == "Sorry, could you say that again?", "its answer stands"
+    assert not any(isinstance(e, Notice) for e in chat.events)
+    reply = chat.say("Is my car ready?")
+    assert reply.startswith(KEEPING_IT_SIMPLE) and "vehicle_status" in chat.tools()
+    assert len([e for e in chat.events if isinstance(e, Notice)]) == 1
+    assert len(fake_openai.chat_requests) == 4
