@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from agent import database as databases
 from agent.context import ConversationStart
+from agent.failover import FailoverAgent
 from agent.interface import Agent
+from agent.offline.agent import OfflineAgent
 from agent.providers import openai_chat
 
 OFFLINE = "offline"
@@ -23,9 +25,6 @@ def agent_kind() -> str:
 def make_agent(start: ConversationStart, *, kind: str | None = None, records=None, recorder=None,
                database=databases.SERVER, chat=None) -> Agent:  # fmt: skip
     """A new agent for one conversation. ``kind`` forces one (the evaluation); ``chat`` is the model provider."""
-    from agent.failover import FailoverAgent
-    from agent.offline.agent import OfflineAgent
-
     kind = kind or (MODEL if chat is not None else agent_kind())
     if kind == OFFLINE:
         return OfflineAgent(start, records=records, recorder=recorder, database=database)
