@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "knowledge",
     "agent",
     "voice",
+    "reminders",
 ]
 
 MIDDLEWARE = [
@@ -245,6 +246,29 @@ VOICE_STREAM_TOKEN_SECONDS = int(env_str("VOICE_STREAM_TOKEN_SECONDS", "120"))
 # How long a transfer to a person rings before the caller is asked to leave a message.
 VOICE_TRANSFER_RING_SECONDS = int(env_str("VOICE_TRANSFER_RING_SECONDS", "20"))
 VOICE_MESSAGE_MAX_SECONDS = int(env_str("VOICE_MESSAGE_MAX_SECONDS", "120"))
+
+# --------------------------------------------------------------------------- reminder calls
+
+# When the evening planning runs first (the dealership's zone); afterwards it is edited in the admin
+# (Periodic tasks), where the schedule lives.
+REMINDER_PLAN_AT = env_str("REMINDER_PLAN_AT", "17:00")
+# Calls are placed only inside this window of the customer's own local time (never wider than 08:00-21:00).
+REMINDER_WINDOW_START = env_str("REMINDER_WINDOW_START", "08:00")
+REMINDER_WINDOW_END = env_str("REMINDER_WINDOW_END", "21:00")
+# Twilio's starting limit for new calls is one per second per account.
+REMINDER_CALLS_PER_SECOND = float(env_str("REMINDER_CALLS_PER_SECOND", "1"))
+REMINDER_MAX_LIVE_CALLS = int(env_str("REMINDER_MAX_LIVE_CALLS", "10"))
+# No answer, busy or failed: tried again after this long, at most this many more times.
+REMINDER_RETRY_DELAY_MINUTES = int(env_str("REMINDER_RETRY_DELAY_MINUTES", "90"))
+REMINDER_MAX_RETRIES = int(env_str("REMINDER_MAX_RETRIES", "2"))
+REMINDER_RING_SECONDS = int(env_str("REMINDER_RING_SECONDS", "25"))
+REMINDER_TIME_LIMIT_SECONDS = int(env_str("REMINDER_TIME_LIMIT_SECONDS", "300"))
+# Answering-machine results that get a voicemail (Twilio's AnsweredBy values); the others are left silently.
+REMINDER_VOICEMAIL_ON = tuple(
+    value.strip() for value in env_str("REMINDER_VOICEMAIL_ON", "machine_end_beep").split(",") if value.strip()
+)
+# A row still "dialing" this long after it was claimed is checked with Twilio by the repair task.
+REMINDER_STUCK_DIALING_MINUTES = int(env_str("REMINDER_STUCK_DIALING_MINUTES", "5"))
 
 # --------------------------------------------------------------------------- static files
 
