@@ -70,6 +70,10 @@ class Call(models.Model):
     from_number = models.CharField(max_length=32, blank=True, help_text="As Twilio gave it (E.164, or 'anonymous').")
     to_number = models.CharField(max_length=32, blank=True)
     customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
+    appointment = models.ForeignKey(
+        "scheduling.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls",
+        help_text="The appointment a reminder call is about.",
+    )  # fmt: skip
     status = models.CharField(max_length=16, choices=CallStatus.choices, default=CallStatus.RINGING)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.IN_PROGRESS, blank=True)
     end_reason = models.CharField(max_length=200, blank=True, help_text="Why the call ended, in a few words.")

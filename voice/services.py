@@ -152,9 +152,11 @@ def call_register_inbound(*, call_sid: str, from_number: str, to_number: str) ->
 
 @transaction.atomic
 def call_register_outbound(
-    *, call_sid: str, to_number: str, from_number: str, purpose: str, customer: Customer | None = None
+    *, call_sid: str, to_number: str, from_number: str, purpose: str, customer: Customer | None = None,
+    appointment_id: int | None = None,
 ) -> Call:
-    """Record a call we placed (a reminder), as soon as Twilio gave it a CallSid. Idempotent."""
+    """Record a call we placed (a reminder, about ``appointment_id``), as soon as Twilio gave it a CallSid.
+    Idempotent."""
     if purpose not in Purpose.values:
         raise CallError(f"Unknown call purpose “{purpose}”.", code="bad_purpose")
     to_number, from_number = _number(to_number), _number(from_number)
@@ -181,6 +183,9 @@ def call_register_outbound(
     if customer is not None and call.customer_id is None:
         call.customer = customer
         changed.append("customer")
+    if appointment_id is not None and call.appointment_id is None:
+        call.appointment_id = appointment_id
+        changed.append("appointment")
     if changed:
         call.save(update_fields=[*changed, "updated_at"])
     return call
