@@ -15,6 +15,7 @@ from django.utils import timezone
 from crm.selectors import customer_get, dealership_profile
 from scheduling.selectors import (
     ShopCalendar,
+    appointment_for_customer,
     dealership_zone,
     spoken_clock,
     spoken_datetime,
@@ -40,6 +41,7 @@ class AppointmentFacts:
     services: str
     vehicle: str
     status: str
+    service_names: tuple[str, ...] = ()  # the same services one by one, as the tools name them
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,9 @@ class CallerFacts:
     vehicles: tuple[VehicleFacts, ...] = ()
     appointments: tuple[AppointmentFacts, ...] = ()
     open_requests: tuple[str, ...] = ()  # messages waiting for an advisor's callback, from the driver
+    # The appointment a reminder call (answered or not, or a voicemail) was about, when the dealership called
+    # this customer lately: a customer who calls back is most likely calling about it.
+    reminded_about: AppointmentFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +85,8 @@ class ConversationStart:
     call_sid: str = ""
     caller_phone: str = ""  # E.164, "" when withheld
     caller: CallerFacts | None = None
-    reminder: bool = False
+    reminder: bool = False  # the dealership called the customer (a reminder call), not the other way round
+    appointment: AppointmentFacts | None = None  # on a reminder call, the appointment it is about
 
 
 def shop_facts(*, now: datetime | None = None) -> ShopFacts:
@@ -108,8 +114,32 @@ def shop_facts(*, now: datetime | None = None) -> ShopFacts:
                      main_phone=str(profile.main_phone or ""))  # fmt: skip
 
 
-def caller_facts(customer_id: int | None, *, open_requests: tuple[str, ...] = ()) -> CallerFacts | None:
-    """A customer's name, vehicles and upcoming appointments; None when there is no such customer."""
+def appointment_facts(appointment) -> AppointmentFacts:
+    """What the agent knows of one appointment (with its vehicle and services loaded)."""
+    names = tuple(s.name for s in appointment.service_types.all())
+    return AppointmentFacts(
+        id=appointment.pk,
+        start=appointment.starts_at.astimezone(dealership_zone()).isoformat(),
+        spoken=spoken_datetime(appointment.starts_at),
+        services=", ".join(names),
+        vehicle=appointment.vehicle.spoken_name,
+        status=appointment.get_status_display(),
+        service_names=names,
+    )
+
+
+def customer_appointment_facts(appointment_id: int | None, customer_id: int | None) -> AppointmentFacts | None:
+    """That appointment if it is this customer's (any status, so a cancelled one reads as cancelled), else None."""
+    if appointment_id is None or customer_id is None:
+        return None
+    appointment = appointment_for_customer(appointment_id, customer_id)
+    return appointment_facts(appointment) if appointment is not None else None
+
+
+def caller_facts(customer_id: int | None, *, open_requests: tuple[str, ...] = (),
+                 reminded_about: int | None = None) -> CallerFacts | None:  # fmt: skip
+    """A customer's name, vehicles and upcoming appointments, and the appointment ``reminded_about`` (an
+    appointment id) a recent reminder call was about; None when there is no such customer."""
     if customer_id is None:
         return None
     customer = customer_get(customer_id)
@@ -119,19 +149,15 @@ def caller_facts(customer_id: int | None, *, open_requests: tuple[str, ...] = ()
         VehicleFacts(id=v.pk, name=v.spoken_name, plate_ending=(v.plate or "")[-3:])
         for v in customer.vehicles.order_by("pk")
     )
-    appointments = tuple(
-        AppointmentFacts(
-            id=a.pk,
-            start=a.starts_at.astimezone(dealership_zone()).isoformat(),
-            spoken=spoken_datetime(a.starts_at),
-            services=", ".join(s.name for s in a.service_types.all()),
-            vehicle=a.vehicle.spoken_name,
-            status=a.get_status_display(),
-        )
-        for a in upcoming_appointments_for(customer.pk)[:5]
-    )
+    appointments = tuple(appointment_facts(a) for a in upcoming_appointments_for(customer.pk)[:5])
     return CallerFacts(customer_id=customer.pk, name=customer.full_name, first_name=customer.first_name,
-                       vehicles=vehicles, appointments=appointments, open_requests=open_requests)  # fmt: skip
+                       vehicles=vehicles, appointments=appointments, open_requests=open_requests,
+                       reminded_about=customer_appointment_facts(reminded_about, customer.pk))  # fmt: skip
+
+
+def reminded_about_id(caller: CallerFacts | None) -> int | None:
+    """The id to read ``reminded_about`` again with (after a write, its status may have changed)."""
+    return caller.reminded_about.id if caller is not None and caller.reminded_about is not None else None
 
 
 def transfer_whisper(caller: CallerFacts | None, caller_phone: str, reason: str = "") -> str:

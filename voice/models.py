@@ -43,6 +43,7 @@ class Outcome(models.TextChoices):
     MESSAGE_TAKEN = "message_taken", "message taken"  # nobody answered the transfer; a message was left
     NO_RESPONSE = "no_response", "no response"  # the caller stayed silent (or never answered) and the call ended
     TOO_LONG = "too_long", "too long"  # the maximum call length was reached
+    VOICEMAIL = "voicemail", "voicemail left"  # a machine answered our call; the agent left its message
     ERROR = "error", "error"  # the call broke (bad input, a crash, a provider outage with no fallback)
 
 
@@ -54,10 +55,24 @@ class CallResult(models.TextChoices):
     MOVED = "moved", "moved"  # an appointment was moved to another time
     CANCELLED = "cancelled", "cancelled"  # an appointment was cancelled
     CONFIRMED = "confirmed", "confirmed"  # an appointment was confirmed (a reminder call)
+    OPTED_OUT = "opted_out", "opted out"  # the customer asked not to be called again (do-not-call set)
+    VOICEMAIL = "voicemail", "voicemail left"  # a machine answered a reminder call and took its message
     ANSWERED = "answered", "answered"  # a question was answered from the knowledge base
     TRANSFERRED = "transferred", "transferred"  # the caller was put through to a person
     MESSAGE_TAKEN = "message_taken", "message taken"  # the caller left a message for a callback
     NOTHING_DONE = "nothing_done", "nothing done"  # none of the above
+
+
+class AnsweredBy(models.TextChoices):
+    """Twilio's answering-machine detection on a call we placed (its AnsweredBy parameter)."""
+
+    HUMAN = "human", "a person"  # a person answered
+    MACHINE_START = "machine_start", "a machine (its greeting began)"  # detected early, before the greeting ended
+    MACHINE_END_BEEP = "machine_end_beep", "a machine (after the beep)"  # the greeting ended with a beep
+    MACHINE_END_SILENCE = "machine_end_silence", "a machine (after silence)"  # the greeting ended in silence
+    MACHINE_END_OTHER = "machine_end_other", "a machine (greeting ended)"  # the greeting ended some other way
+    FAX = "fax", "a fax machine"  # a fax answered
+    UNKNOWN = "unknown", "not known"  # Twilio could not tell
 
 
 class Call(models.Model):
@@ -73,6 +88,10 @@ class Call(models.Model):
     appointment = models.ForeignKey(
         "scheduling.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls",
         help_text="The appointment a reminder call is about.",
+    )  # fmt: skip
+    answered_by = models.CharField(
+        max_length=24, choices=AnsweredBy.choices, blank=True,
+        help_text="Who answered a call we placed, by Twilio's answering-machine detection (blank: not reported).",
     )  # fmt: skip
     status = models.CharField(max_length=16, choices=CallStatus.choices, default=CallStatus.RINGING)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.IN_PROGRESS, blank=True)
@@ -223,6 +242,7 @@ class ChangeKind(models.TextChoices):
     CUSTOMER_CREATED = "customer_created", "customer created"  # a new customer was added
     VEHICLE_ADDED = "vehicle_added", "vehicle added"  # a vehicle was added to a customer
     MESSAGE_TAKEN = "message_taken", "message taken"  # a callback request was left for the advisors
+    OPTED_OUT = "opted_out", "opted out"  # the customer asked not to be called again: do-not-call set
 
 
 class CallChange(models.Model):

@@ -3,6 +3,8 @@ callback, whether the agent can run, where a transfer rings."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -14,6 +16,8 @@ from scheduling.selectors import shop_is_open
 from voice.models import (
     Call,
     CallbackRequest,
+    Direction,
+    Purpose,
     CallbackStatus,
     CallChange,
     CallResult,
@@ -34,6 +38,10 @@ APPOINTMENT_RESULTS = [
     (ChangeKind.CANCELLED, CallResult.CANCELLED),
     (ChangeKind.CONFIRMED, CallResult.CONFIRMED),
 ]
+
+# A customer who calls within this long after a reminder call (answered, missed or left on their voicemail) is
+# taken to be calling about that reminder's appointment.
+REMINDER_CALLBACK_WINDOW = timedelta(days=2)
 
 # What the phone agent needs to answer a call; without any of them calls go to the fallback. A model is not
 # among them: without OPENAI_API_KEY the offline agent answers (agent.factory).
@@ -231,4 +239,22 @@ def open_requests_for(customer_id: int | None) -> tuple[str, ...]:
     return tuple(
         f"{timezone.localtime(callback.created_at):%b %-d}: {callback.message or 'a callback request'}"[:200]
         for callback in open_callbacks_for(customer_id)
+    )
+
+
+# --------------------------------------------------------------------------- reminder calls
+
+
+def recent_reminder_appointment(customer_id: int | None, *, now: datetime | None = None) -> int | None:
+    """The appointment of the latest reminder call placed to this customer within REMINDER_CALLBACK_WINDOW
+    (whatever became of the call), or None."""
+    if customer_id is None:
+        return None
+    since = (now or timezone.now()) - REMINDER_CALLBACK_WINDOW
+    return (
+        Call.objects.filter(customer_id=customer_id, direction=Direction.OUTBOUND, purpose=Purpose.REMINDER,
+                            appointment__isnull=False, started_at__gte=since)  # fmt: skip
+        .order_by("-started_at", "-pk")
+        .values_list("appointment_id", flat=True)
+        .first()
     )

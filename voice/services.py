@@ -31,6 +31,7 @@ from crm.selectors import customer_find_by_phone
 from scheduling.models import Appointment
 from voice import selectors, tasks
 from voice.models import (
+    AnsweredBy,
     Call,
     CallbackRequest,
     CallbackStatus,
@@ -188,6 +189,33 @@ def call_register_outbound(
         changed.append("appointment")
     if changed:
         call.save(update_fields=[*changed, "updated_at"])
+    return call
+
+
+@transaction.atomic
+def call_register_reminder_answer(*, call_sid: str, to_number: str, from_number: str) -> Call:
+    """The customer picked up a reminder call (Twilio fetched its answer URL): the call is an outbound reminder.
+
+    The dispatcher normally registered the call, with its appointment, when Twilio gave it a CallSid; if that
+    write was lost, the call is registered here with the customer found by the number dialled (the appointment
+    then stays unknown: voice does not read the reminders' own tables).
+    """
+    customer = customer_find_by_phone(_number(to_number))
+    return call_register_outbound(call_sid=call_sid, to_number=to_number, from_number=from_number,
+                                  purpose=Purpose.REMINDER, customer=customer)  # fmt: skip
+
+
+@transaction.atomic
+def call_set_answered_by(*, call_sid: str, answered_by: str) -> Call:
+    """Store Twilio's answering-machine detection for a call we placed. The first result stays (Twilio sends one;
+    a retried webhook changes nothing). A value Twilio adds later is kept as "unknown" rather than refused."""
+    if answered_by not in AnsweredBy.values:
+        log.warning("Call %s: unknown AnsweredBy %r stored as unknown", call_sid, answered_by[:40])
+        answered_by = AnsweredBy.UNKNOWN
+    call = _locked_call(call_sid, direction=Direction.OUTBOUND)
+    if not call.answered_by:
+        call.answered_by = answered_by
+        call.save(update_fields=["answered_by", "updated_at"])
     return call
 
 

@@ -14,4 +14,7 @@ urlpatterns = [
     path("whisper/", webhooks.whisper, name="whisper"),
     path("message/", webhooks.message, name="message"),
     path("message-transcript/", webhooks.message_transcript, name="message_transcript"),
+    # Reminder calls we place: answered (Twilio fetches the TwiML), and the asynchronous machine detection.
+    path("reminder-answer/", webhooks.reminder_answer, name="reminder_answer"),
+    path("machine-detection/", webhooks.machine_detection, name="machine_detection"),
 ]

@@ -1,4 +1,5 @@
-"""Twilio's webhooks: a call comes in, its status changes, a transfer is answered or ends, a message is left.
+"""Twilio's webhooks: a call comes in, its status changes, a transfer is answered or ends, a message is left,
+a reminder call is answered, a machine is detected on it.
 
 Every view first checks X-Twilio-Signature against our public URL
 (PUBLIC_BASE_URL + the path and query string as received) and the POST
@@ -26,6 +27,8 @@ from voice.models import Outcome
 from voice.providers.twilio import form_signature_is_valid
 from voice.security import public_url
 from voice.selectors import call_handover_summary, phone_agent_missing_settings
+from voice.session import answering_machine, call_events
+from voice.session.context import reminder_voicemail
 
 log = logging.getLogger(__name__)
 
@@ -220,4 +223,43 @@ def message_transcript(request):
     services.callback_request_set_transcript(
         recording_url=recording_url, message=text, call_sid=call_sid, phone=_caller_number(post)
     )
+    return HttpResponse(status=204)
+
+
+@twilio_webhook
+def reminder_answer(request):
+    """The customer picked up a reminder call: record it as a reminder, then connect it to the agent's media
+    stream, exactly as an inbound call (answering-machine detection is asynchronous: the conversation starts at
+    once, and a machine's result comes to ``machine_detection`` during it).
+
+    The dispatcher puts ``?reminder=<id>`` on this URL; voice does not read reminders, and the call's row (made
+    by the dispatcher with its appointment) says all the session needs.
+    """
+    post = request.POST
+    call = services.call_register_reminder_answer(
+        call_sid=_call_sid(post), to_number=post.get("To", ""), from_number=post.get("From", "")
+    )
+    missing = phone_agent_missing_settings()
+    if missing:
+        # Nobody to talk with: the reminder is said in Twilio's voice, with the number to call back.
+        reason = f"The phone agent is not configured ({', '.join(missing)} empty)."
+        services.call_note_fallback(call_sid=call.call_sid, reason=reason, direction="outbound-api")
+        return _twiml(callflow.goodbye_twiml(reminder_voicemail(call.call_sid)))
+    return _twiml(callflow.stream_twiml(call.call_sid))
+
+
+@twilio_webhook
+def machine_detection(request):
+    """Twilio's asynchronous answering-machine result (AnsweredBy) for a call we placed: stored on the call, and
+    passed to the call's live session (on whichever server holds its stream), which leaves the voicemail or hangs
+    up. If the session cannot be reached, Twilio is told directly what to do."""
+    post = request.POST
+    answered_by = post.get("AnsweredBy", "").strip()
+    if not answered_by:
+        raise BadWebhook("AnsweredBy is missing.")
+    call = services.call_set_answered_by(call_sid=_call_sid(post), answered_by=answered_by)
+    told = call_events.tell_session(call.call_sid, {"type": call_events.MACHINE_DETECTION,
+                                                    "answered_by": call.answered_by})  # fmt: skip
+    if not told:
+        answering_machine.act_without_session(call.call_sid, call.answered_by)
     return HttpResponse(status=204)

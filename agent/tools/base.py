@@ -36,6 +36,7 @@ class ChangeKind(StrEnum):
     CUSTOMER_CREATED = "customer_created"
     VEHICLE_ADDED = "vehicle_added"
     MESSAGE_TAKEN = "message_taken"
+    OPTED_OUT = "opted_out"  # the customer asked not to be called again (do-not-call set)
 
 
 @dataclass(frozen=True)
