@@ -23,6 +23,7 @@ _TOPIC_OF = {
     "reschedule_appointment": "change",
     "cancel_appointment": "change",
     "confirm_appointment": "change",
+    "stop_calling": "change",
     "search_knowledge": "knowledge",
     "lookup_customer": "records",
     "get_upcoming_appointments": "records",

@@ -95,13 +95,18 @@ def calls_with_changes() -> QuerySet[Call]:
 
 
 def call_result(call: Call) -> str:
-    """What the call achieved, from its records (never from the model), the first that applies: an appointment
-    booked, moved, cancelled or confirmed (in that order); put through to a person; a message taken; a question
-    answered from the knowledge base; else nothing done. ``call`` from ``call_with_records``."""
+    """What the call achieved, from its records (never from the model), the first that applies: the customer
+    opted out of our calls (staff must see that above all); an appointment booked, moved, cancelled or confirmed
+    (in that order); a voicemail left; put through to a person; a message taken; a question answered from the
+    knowledge base; else nothing done. ``call`` from ``call_with_records``."""
     kinds = {change.kind for change in call.changes.all()}
+    if ChangeKind.OPTED_OUT in kinds:
+        return CallResult.OPTED_OUT
     for kind, result in APPOINTMENT_RESULTS:
         if kind in kinds:
             return result
+    if call.outcome == Outcome.VOICEMAIL:
+        return CallResult.VOICEMAIL
     if call.outcome == Outcome.TRANSFERRED:
         return CallResult.TRANSFERRED
     if call.outcome == Outcome.MESSAGE_TAKEN or ChangeKind.MESSAGE_TAKEN in kinds:
@@ -135,6 +140,8 @@ def describe_change(change: CallChange) -> str:
             return f"Added the {change.vehicle} to the customer's vehicles." if change.vehicle else "Added a vehicle."
         case ChangeKind.MESSAGE_TAKEN:
             return "Took a message for an advisor to call back."
+        case ChangeKind.OPTED_OUT:
+            return "Put the customer on do-not-call, as they asked."
     return f"{change.get_kind_display().capitalize()}."
 
 

@@ -6,7 +6,7 @@ import functools
 import logging
 
 from agent.events import ToolCall
-from agent.tools import appointments, calls, customers, knowledge, messages
+from agent.tools import appointments, calls, customers, knowledge, messages, opt_out
 from agent.tools.base import Tool, ToolContext, ToolKind, ToolRefused, ToolResult
 from crm.errors import ServiceError
 
@@ -14,7 +14,8 @@ logger = logging.getLogger(__name__)
 
 SOMETHING_WENT_WRONG = "Sorry, something went wrong on my side with that."
 
-_TOOLS: list[Tool] = [*customers.TOOLS, *appointments.TOOLS, *knowledge.TOOLS, *messages.TOOLS, *calls.TOOLS]
+_TOOLS: list[Tool] = [*customers.TOOLS, *appointments.TOOLS, *knowledge.TOOLS, *messages.TOOLS, *opt_out.TOOLS,
+                      *calls.TOOLS]  # fmt: skip
 TOOLS: dict[str, Tool] = {tool.name: tool for tool in _TOOLS}
 
 
