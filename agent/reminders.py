@@ -72,3 +72,12 @@ def voicemail(shop: ShopFacts, appointment: AppointmentFacts | None) -> str:
     number = f" at {format_phone(shop.main_phone)}" if shop.main_phone else ""
     return (f"Hello, this is an automated reminder from {shop.dealership} about {about}. "
             f"To confirm, move or cancel it, please call us{number}. Thank you, goodbye.")  # fmt: skip
+
+
+def heard_whole_opening(heard: str, start: ConversationStart) -> bool:
+    """Whether what the customer heard of the opening holds the appointment's weekday and time and ends with
+    the question: only then is a "yes" an answer to that read-back."""
+    if start.appointment is None:
+        return False
+    heard = " ".join(heard.split())
+    return appointment_when(start.appointment, start.shop) in heard and heard.endswith(CONFIRM_QUESTION)

@@ -11,8 +11,9 @@ Rules it keeps, like the model agent's prompt asks of the model:
 - Anything it cannot tell gets a question, never a guess that changes data.
 
 This module is the dialogue's frame (the interface, what a turn means, whose question it answers); its parts
-are mixed in: ``jobs`` (book, move, cancel, confirm), ``answers`` (everything that changes no appointment)
-and ``identification`` (a caller not known by their number). ``understanding`` and ``when`` read the caller's
+are mixed in: ``jobs`` (book, move, cancel, confirm), ``answers`` (everything that changes no appointment),
+``identification`` (a caller not known by their number) and ``reminders`` (a reminder call, a customer calling
+back about one, "stop calling me"). ``understanding`` and ``when`` read the caller's
 words, ``phrases`` is what it says, ``state`` what it knows so far.
 
 Each reply runs the dialogue to its end (tools included), then yields the tool events, the words and any
@@ -37,6 +38,7 @@ from agent.offline import phrases
 from agent.offline.answers import Answers
 from agent.offline.identification import Identification
 from agent.offline.jobs import JOBS, MAX_ASKS, Jobs, merged
+from agent.offline.reminders import Reminders
 from agent.offline.state import Dialogue, Job
 from agent.offline.understanding import (
     Intent,
@@ -65,7 +67,7 @@ class _Reply:
     control: AgentEvent | None = None
 
 
-class OfflineAgent(Identification, Jobs, Answers):
+class OfflineAgent(Identification, Jobs, Answers, Reminders):
     def __init__(self, start: facts.ConversationStart, *, records: Records | None = None,
                  recorder: InvocationRecorder | None = None, database=databases.SERVER,
                  tool_context: ToolContext | None = None):  # fmt: skip
@@ -91,6 +93,7 @@ class OfflineAgent(Identification, Jobs, Answers):
         self._unseen_writes: list[ToolInvocation] = []
         self._finished: ToolInvocation | None = None
         self._earlier: list[str] = []  # a conversation taken over: the caller's lines the other agent answered
+        self._begin_reminder_call()
 
     @classmethod
     def taking_over(cls, start: facts.ConversationStart, *, caller: facts.CallerFacts | None,
@@ -99,6 +102,9 @@ class OfflineAgent(Identification, Jobs, Answers):
         """Go on with a conversation another agent began: the same caller and tool state (who they proved to be,
         what was booked), the job the caller was talking about, and their words not answered yet."""
         agent = cls(replace(start, caller=caller), recorder=recorder, database=database, tool_context=tool_context)
+        agent._opening_unheard = False  # a reminder call's opening was said before: whether whole, unknown
+        if history:  # past the reminder's first answer: its question is no longer the one awaiting an answer
+            agent._state = Dialogue()
         agent._earlier = list(history)
         agent._pending.extend(unanswered)
         return agent
@@ -110,6 +116,7 @@ class OfflineAgent(Identification, Jobs, Answers):
         self._pending.append(text)
 
     def said(self, text: str) -> None:
+        self._opening_said(text)
         self.conversation.add_said(text)
 
     def heard(self, text: str) -> None:
@@ -200,7 +207,8 @@ class OfflineAgent(Identification, Jobs, Answers):
         self._tools.stale = False
         open_requests = self._caller.open_requests if self._caller else ()
         self._caller = await self._database.run(facts.caller_facts, self.tool_context.customer_id,
-                                                open_requests=open_requests)  # fmt: skip
+                                                open_requests=open_requests,
+                                                reminded_about=facts.reminded_about_id(self._caller))  # fmt: skip
 
     async def _take_in_unseen_writes(self) -> None:
         """A change that finished while its reply was cut off: tell the caller it is done."""
@@ -221,6 +229,9 @@ class OfflineAgent(Identification, Jobs, Answers):
         intent = intent_of(text)
         if intent is Intent.PERSON:
             await self._hand_over(text)
+            return
+        if intent is Intent.STOP_CALLING:
+            await self._stop_calling(text)
             return
         if is_never_mind(text) and (state.job is not None or state.awaiting):
             state.job = state.resume = None
@@ -247,7 +258,7 @@ class OfflineAgent(Identification, Jobs, Answers):
         handlers = {
             Intent.GOODBYE: self._goodbye, Intent.MESSAGE: self._ask_message, Intent.STATUS: self._status,
             Intent.UPCOMING: self._upcoming, Intent.HOURS: self._hours, Intent.PRICE: self._price,
-            Intent.QUESTION: self._question,
+            Intent.QUESTION: self._question, Intent.REMINDED: self._reminded,
         }  # fmt: skip
         if intent in handlers:
             job = state.job if intent in {Intent.QUESTION, Intent.HOURS, Intent.PRICE} else None

@@ -55,7 +55,7 @@ class Answers:
         self._state.job = None
         self._done_asking()
         await self._tool(END_CALL)
-        self._say(phrases.goodbye(self._shop.dealership))
+        self._say(phrases.goodbye(self._shop.dealership, we_called=self._start.reminder))
         assert self._reply is not None
         self._reply.control = EndCall()
 

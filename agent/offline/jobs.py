@@ -125,6 +125,9 @@ class Jobs:
         state, job = self._state, self._state.job
         if job is None:
             return False
+        about_reminder = await self._reminder_readback_answer(text, intent)
+        if about_reminder is not None:
+            return about_reminder
         if is_yes(text) and not understand_when(text, today=self._today()).clock:
             if not state.readback_heard:
                 self._read_back()
@@ -280,6 +283,8 @@ class Jobs:
             await self._advance()
             return
         picked = self._pick_appointment(" ".join(self._pending_context()), movable)
+        if picked is None:  # none named: the one our reminder call was about, if it is among them
+            picked = next((a for a in movable if a["appointment_id"] == self._reminded_id()), None)
         if picked is not None:
             job.appointment = picked
             await self._advance()

@@ -227,8 +227,28 @@ def message_taken(callback_number: str) -> str:
     return f"Thanks, I've passed that on. A service advisor will call you back{to}. Anything else I can help with?"
 
 
-def goodbye(dealership: str) -> str:
+def goodbye(dealership: str, *, we_called: bool = False) -> str:
+    if we_called:  # a reminder call: they did not call us
+        return "Thank you for your time. Have a great day, goodbye!"
     return f"Thanks for calling {dealership}. Have a great day, goodbye!"
+
+
+# A reminder call, or a customer calling back about one.
+OPTED_OUT = (
+    "Of course. I've taken you off our call list, so you won't get any more automated calls from us. Sorry for "
+    "the bother, goodbye."
+)
+MOVE_OR_CANCEL = "No problem. Would you like to move it to another time, or cancel it?"
+
+
+def reminded(appointment: dict) -> str:
+    """A customer calling back about our reminder call: which appointment it was, and what they can do."""
+    return (f"Yes, we called about your {appointment_words(appointment)}, for the "
+            f"{appointment.get('vehicle') or 'car'}. Would you like to confirm it, move it, or cancel it?")  # fmt: skip
+
+
+def reminded_inactive(appointment: dict, status: str) -> str:
+    return f"We called about your {appointment_words(appointment)}. That appointment is {status.lower()} now."
 
 
 def upcoming(appointments: Sequence[dict], say: str) -> str:

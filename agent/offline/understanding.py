@@ -26,6 +26,8 @@ class Intent(StrEnum):
     HOURS = "hours"
     PRICE = "price"
     QUESTION = "question"
+    STOP_CALLING = "stop_calling"  # "stop calling me", "take me off your list"
+    REMINDED = "reminded"  # "you called me about my appointment", "I got your message"
 
 
 def words_of(text: str) -> str:
@@ -56,6 +58,16 @@ _UPCOMING = (r"\bwhen('s| is)? my (next )?(appointment|booking|visit)\b|\bwhen m
 # A booking names the booking itself; "I need an oil change" is read as one by the service it names.
 _BOOK = (r"\b(book|schedule|make|set up|get|need|want|like)\b.*\b(appointment|booking|slot)\b|"
          r"\bbring (it|my|the|her|him)\b.*\bin\b|\bcome in\b|\bdrop (it|my|the) (car )?off\b|\bbook\b|\bschedule\b")  # fmt: skip
+# Not wanting our calls any more; "don't call me back" alone is not it (the caller may only mean they will call).
+_STOP_CALLING = (r"\bstop (calling|phoning|ringing|contacting)\b|\b(don't|do not|never) (call|phone|ring) (me|us|this number)"
+                 r" (again|anymore|any more|ever)\b|\btake (me|my number|us|this number) off\b|"
+                 r"\bremove (me|my number|us|this number) from\b|\bno more (calls|reminders|reminder calls|phone calls)\b|"
+                 r"\bdo not call list\b|\bopt(ing)? out\b|\bunsubscribe\b|\bdon't want (any )?(more )?(of )?(these |your )?"
+                 r"(calls|reminders|reminder calls)\b")  # fmt: skip
+# The dealership called the caller (a reminder call, its voicemail, a missed call) and they are calling back.
+_REMINDED = (r"\byou (guys )?(called|rang|phoned|left)( me| us)?\b|\b(someone|somebody) (from (there|your \w+) )?"
+             r"(called|rang|phoned|left)\b|\b(got|received|had|missed|listened to) (a |your |the |this |that )?"
+             r"(call|message|voicemail|reminder)\b|\breturning (your|a|the) call\b|\bcalling (you )?back\b")  # fmt: skip
 _HOURS = r"\b(hours|open|close|closing|opening)\b"
 _PRICE = r"\b(how much|price|cost|costs|charge|expensive)\b"
 _QUESTION = r"\?$|^(do|does|can|what|where|when|how|is|are|will|who|which|why)\b"
@@ -82,12 +94,14 @@ def intent_of(text: str) -> Intent | None:
     if not said:
         return None
     checks: list[tuple[str, Intent]] = [
+        (_STOP_CALLING, Intent.STOP_CALLING),
         (_PERSON, Intent.PERSON),
         (_MESSAGE, Intent.MESSAGE),
         (_STATUS, Intent.STATUS),
         (_CANCEL, Intent.CANCEL),
         (_MOVE, Intent.MOVE),
         (_CONFIRM, Intent.CONFIRM),
+        (_REMINDED, Intent.REMINDED),
         (_UPCOMING, Intent.UPCOMING),
         (_PRICE, Intent.PRICE),
         (_HOURS, Intent.HOURS),
