@@ -114,7 +114,7 @@ class ModelAgent:
     def system_prompt(self) -> str:
         return render_to_string(SYSTEM_PROMPT_TEMPLATE, {
             "shop": self._shop, "caller": self._caller, "caller_phone": self._start.caller_phone,
-            "identified_by": self.tool_context.identified_by,
+            "identified_by": self.tool_context.identified_by, "reminder": self._start.reminder,
         }).strip()  # fmt: skip
 
     async def reply(self) -> AsyncIterator[AgentEvent]:
@@ -226,7 +226,8 @@ class ModelAgent:
         self._tools.stale = False
         customer_id = self.tool_context.customer_id
         open_requests = self._caller.open_requests if self._caller else ()
-        self._caller = await self._database.run(facts.caller_facts, customer_id, open_requests=open_requests)
+        self._caller = await self._database.run(facts.caller_facts, customer_id, open_requests=open_requests,
+                                                reminded_about=facts.reminded_about_id(self._caller))  # fmt: skip
 
     async def aclose(self) -> None:
         """The conversation is over: wait for writes still running, so none is lost with the process's loop."""
