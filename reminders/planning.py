@@ -58,7 +58,7 @@ class Plan:
 
     @property
     def skipped_by_reason(self) -> dict[str, int]:
-        return dict(Counter(entry.reason for entry in self.skipped))
+        return dict(Counter(str(entry.reason) for entry in self.skipped))
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:

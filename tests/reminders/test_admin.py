@@ -227,12 +227,12 @@ def test_the_summary_shows_the_latest_planned_day_by_default(admin_client, plann
 def test_the_summary_counts_outcomes(admin_client, people, book, plan_day, at, evening):
     from reminders.planning import plan_reminders
 
+    done = ReminderStatus.COMPLETED
     outcomes = [  # status, result, attempts
-        (ReminderStatus.COMPLETED, ReminderResult.CONFIRMED, 1), (ReminderStatus.COMPLETED, ReminderResult.CONFIRMED, 2),
-        (ReminderStatus.COMPLETED, ReminderResult.RESCHEDULED, 1), (ReminderStatus.COMPLETED, ReminderResult.CANCELLED, 1),
-        (ReminderStatus.COMPLETED, ReminderResult.OPTED_OUT, 1), (ReminderStatus.VOICEMAIL, ReminderResult.NO_RESPONSE, 1),
-        (ReminderStatus.NO_ANSWER, "", 3), (ReminderStatus.BUSY, "", 3), (ReminderStatus.FAILED, "", 1),
-        (ReminderStatus.DIALING, "", 1),
+        (done, ReminderResult.CONFIRMED, 1), (done, ReminderResult.CONFIRMED, 2), (done, ReminderResult.RESCHEDULED, 1),
+        (done, ReminderResult.CANCELLED, 1), (done, ReminderResult.OPTED_OUT, 1),
+        (ReminderStatus.VOICEMAIL, ReminderResult.NO_RESPONSE, 1), (ReminderStatus.NO_ANSWER, "", 3),
+        (ReminderStatus.BUSY, "", 3), (ReminderStatus.FAILED, "", 1), (ReminderStatus.DIALING, "", 1),
     ]  # fmt: skip
     for n, (status, result, attempts) in enumerate(outcomes):
         customer = crm_services.customer_create(first_name=f"C{n}", phone=f"(602) 555-02{n:02d}",
@@ -289,8 +289,10 @@ def test_the_appointment_page_still_saves_with_the_history_shown(admin_client, r
             data.update({form.add_prefix(name): form[name].value() or "" for name in form.fields})
     local = timezone.localtime(appointments.called.starts_at)
     data.update(service_types=[s.pk for s in appointments.called.service_types.all()], transport="waiter",
-                starts_at_0=local.date().isoformat(), starts_at_1=f"{local:%H:%M}", notes="Bring the key fob.")  # fmt: skip
-    response = admin_client.post(reverse("admin:scheduling_appointment_change", args=[appointments.called.pk]), data)
+                starts_at_0=local.date().isoformat(), starts_at_1=f"{local:%H:%M}",
+                notes="Bring the key fob.")  # fmt: skip
+    url = reverse("admin:scheduling_appointment_change", args=[appointments.called.pk])
+    response = admin_client.post(url, data)
     assert response.status_code == 302
     appointments.called.refresh_from_db()
     assert appointments.called.notes == "Bring the key fob."
