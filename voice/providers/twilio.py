@@ -1,4 +1,4 @@
-"""Twilio: webhook signatures, the TwiML we answer with, and the few REST calls on a live call.
+"""Twilio: webhook signatures, the TwiML we answer with, the few REST calls on a live call, and placing calls.
 
 The only module that imports the twilio SDK. Everything here is synchronous; the
 call session reaches the REST part through a thread (``asyncio.to_thread`` or
@@ -12,7 +12,9 @@ origin for api.twilio.com, e.g. a loopback stand-in in tests).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
@@ -209,8 +211,29 @@ def is_configured() -> bool:
     return bool(_account_sid() and _auth_token())
 
 
+@dataclass(frozen=True)
+class CallInfo:
+    """What Twilio says about one call (its Call resource), in our terms."""
+
+    sid: str
+    status: str  # queued, ringing, in-progress, completed, busy, failed, no-answer, canceled
+    to: str
+    from_: str
+    direction: str  # "outbound-api" for calls we placed
+    answered_by: str  # "" when Twilio did not report it
+    created_at: datetime | None
+    started_at: datetime | None
+
+
+def _call_info(call) -> CallInfo:
+    return CallInfo(sid=call.sid, status=call.status or "", to=call.to or "", from_=call._from or "",
+                    direction=call.direction or "", answered_by=call.answered_by or "",
+                    created_at=call.date_created, started_at=call.start_time)  # fmt: skip
+
+
 class TwilioCalls:
-    """The REST calls made on a live call: hang up, replace its TwiML (e.g. to transfer), check credentials.
+    """The REST calls made on a live call: hang up, replace its TwiML (e.g. to transfer), check credentials;
+    and placing a call, asking about one, and listing the calls to a number.
 
     Built from settings unless given explicit values. Synchronous; one instance
     per thread of use (its HTTP session is not shared between threads by design).
@@ -281,6 +304,42 @@ class TwilioCalls:
     def update_twiml(self, call_sid: str, twiml: str) -> None:
         """Replace what the call is doing with ``twiml`` (this ends a running media stream)."""
         self._run("change the call's instructions", lambda: self.client.calls(call_sid).update(twiml=twiml))
+
+    def place_call(
+        self, *, to: str, from_: str, url: str, status_callback: str, status_callback_events: Sequence[str],
+        async_amd_status_callback: str, ring_seconds: int, time_limit_seconds: int,
+        machine_detection: str = "DetectMessageEnd",
+    ) -> str:
+        """Ask Twilio to dial ``to`` and fetch its instructions from ``url`` once answered; returns the CallSid.
+
+        Answering-machine detection runs alongside the conversation (``async_amd``; the SDK wants the string
+        "true") and reports to ``async_amd_status_callback``. A TwilioError with an HTTP ``status`` below 500
+        means Twilio refused and no call exists; without a status (no answer, a timeout) or with a 5xx, a call
+        may exist all the same, so the caller must ask before dialling again.
+        """
+        call = self._run("place the call", lambda: self.client.calls.create(
+            to=to, from_=from_, url=url, method="POST",
+            status_callback=status_callback, status_callback_method="POST",
+            status_callback_event=list(status_callback_events),
+            machine_detection=machine_detection, async_amd="true",
+            async_amd_status_callback=async_amd_status_callback, async_amd_status_callback_method="POST",
+            timeout=ring_seconds, time_limit=time_limit_seconds,
+        ))  # fmt: skip
+        return call.sid
+
+    def fetch_call(self, call_sid: str) -> CallInfo:
+        """The call as Twilio has it now (a TwilioError with status 404 when it has no such call)."""
+        return _call_info(self._run("look up the call", lambda: self.client.calls(call_sid).fetch()))
+
+    def calls_to(self, to: str, *, from_: str, since: date, status: str | None = None,
+                 limit: int = 20) -> list[CallInfo]:  # fmt: skip
+        """Calls from ``from_`` to ``to`` that started on or after the UTC day ``since`` (Twilio filters by
+        day), or, with ``status`` ("queued": not dialled yet, so without a start time), in that status."""
+        # As the API documents it: YYYY-MM-DD (the SDK would send a date as midnight with a time part).
+        filters = {"status": status} if status else {"start_time_after": since.isoformat()}
+        calls = self._run("list the calls", lambda: self.client.calls.list(to=to, from_=from_, limit=limit,
+                                                                            **filters))  # fmt: skip
+        return [_call_info(call) for call in calls]
 
     def check(self) -> tuple[bool, str]:
         """(True, what we reached) when the credentials work, else (False, a short reason)."""
