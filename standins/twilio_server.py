@@ -1,6 +1,7 @@
 """FakeTwilio: a loopback server for the parts of Twilio's REST API (2010-04-01) a voice agent uses.
 
     POST /2010-04-01/Accounts/{AccountSid}/Calls.json            create a call
+    GET  /2010-04-01/Accounts/{AccountSid}/Calls.json            list calls (To, From, Status, StartTime[<>])
     GET  /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json  fetch a call
     POST /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json  update (Twiml, Url, Status)
     GET  /2010-04-01/Accounts/{AccountSid}.json                  fetch the account (a credentials check)
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 import logging
 import re
 import secrets
@@ -173,6 +175,7 @@ class FakeTwilio(ThreadedAiohttpServer):
         prefix = f"/{API_VERSION}/Accounts/{{account}}"
         app.router.add_get(prefix + ".json", self._fetch_account)
         app.router.add_post(prefix + "/Calls.json", self._create_call)
+        app.router.add_get(prefix + "/Calls.json", self._list_calls)
         app.router.add_get(prefix + "/Calls/{call}.json", self._fetch_call)
         app.router.add_post(prefix + "/Calls/{call}.json", self._update_call)
         return app
@@ -249,6 +252,30 @@ class FakeTwilio(ThreadedAiohttpServer):
         self._run_hooks(self._create_hooks, call)
         return web.json_response(call.to_json(), status=201)
 
+    async def _list_calls(self, request: web.Request) -> web.Response:
+        """Twilio's list: newest first, filtered like the real API, one page of PageSize (default 50)."""
+        query = request.query
+        try:
+            matches = _call_filter(query)
+            page_size = min(int(query.get("PageSize", "50")), 1000)
+            page = int(query.get("Page", "0"))
+        except ValueError as exc:
+            return _error(400, 20001, f"Invalid filter: {exc}")
+        calls = sorted((call for call in list(self.calls.values()) if matches(call)),
+                       key=lambda call: call.created, reverse=True)  # fmt: skip
+        chunk = calls[page * page_size : (page + 1) * page_size]
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls.json"
+        more = len(calls) > (page + 1) * page_size
+        return web.json_response({
+            "calls": [call.to_json() for call in chunk],
+            "page": page, "page_size": page_size, "start": page * page_size,
+            "end": page * page_size + max(len(chunk) - 1, 0),
+            "uri": f"{uri}?PageSize={page_size}&Page={page}",
+            "first_page_uri": f"{uri}?PageSize={page_size}&Page=0",
+            "previous_page_uri": f"{uri}?PageSize={page_size}&Page={page - 1}" if page else None,
+            "next_page_uri": f"{uri}?PageSize={page_size}&Page={page + 1}" if more else None,
+        })  # fmt: skip
+
     def _call(self, request: web.Request) -> TwilioCall:
         call = self.calls.get(request.match_info["call"])
         if call is None:
@@ -285,6 +312,36 @@ class FakeTwilio(ThreadedAiohttpServer):
             self._end_stream(call.sid)
         self._run_hooks(self._update_hooks, call, params)
         return web.json_response(call.to_json())
+
+
+def _day_or_moment(text: str) -> dt.datetime | dt.date:
+    """A list filter's date: YYYY-MM-DD as the docs say, or the SDK's YYYY-MM-DDTHH:MM:SSZ for a datetime."""
+    if "T" in text:
+        return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.timezone.utc)
+    return dt.date.fromisoformat(text)
+
+
+def _call_filter(query) -> Callable[[TwilioCall], bool]:
+    """The list's filters; a call that has not started (no start time) matches no StartTime filter."""
+    to, from_, status = query.get("To"), query.get("From"), query.get("Status")
+    bounds = [(op, _day_or_moment(query[key])) for op, key in (("on", "StartTime"), ("after", "StartTime>"),
+                                                                ("before", "StartTime<")) if query.get(key)]  # fmt: skip
+
+    def started_within(call: TwilioCall) -> bool:
+        for op, bound in bounds:
+            if call.start_time is None:
+                return False
+            started = call.start_time if isinstance(bound, dt.datetime) else call.start_time.date()
+            if (op == "on" and started != bound) or (op == "after" and started < bound) or (
+                    op == "before" and started >= bound):  # fmt: skip
+                return False
+        return True
+
+    def matches(call: TwilioCall) -> bool:
+        return ((not to or call.to == to) and (not from_ or call.from_ == from_)
+                and (not status or call.status == status) and started_within(call))  # fmt: skip
+
+    return matches
 
 
 def _error(status: int, code: int, message: str) -> web.Response:
