@@ -46,7 +46,8 @@ class Command(BaseCommand):
     def _line(entry: PlanEntry) -> str:
         clock = entry.starts_at.astimezone(dealership_zone())
         number = entry.phone or "no number"
-        return f"  {clock:%H:%M}  #{entry.appointment_id:<7} {entry.customer:<30.30} {number:<10} {entry.reason_label}"
+        line = f"  {clock:%H:%M}  #{entry.appointment_id:<7} {entry.customer:<30.30} {number:<10} {entry.reason_label}"
+        return line.rstrip()
 
     @staticmethod
     def _summary(plan: Plan) -> str:
