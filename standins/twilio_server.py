@@ -324,8 +324,8 @@ def _day_or_moment(text: str) -> dt.datetime | dt.date:
 def _call_filter(query) -> Callable[[TwilioCall], bool]:
     """The list's filters; a call that has not started (no start time) matches no StartTime filter."""
     to, from_, status = query.get("To"), query.get("From"), query.get("Status")
-    bounds = [(op, _day_or_moment(query[key])) for op, key in (("on", "StartTime"), ("after", "StartTime>"),
-                                                                ("before", "StartTime<")) if query.get(key)]  # fmt: skip
+    names = (("on", "StartTime"), ("after", "StartTime>"), ("before", "StartTime<"))
+    bounds = [(op, _day_or_moment(query[key])) for op, key in names if query.get(key)]
 
     def started_within(call: TwilioCall) -> bool:
         for op, bound in bounds:
