@@ -14,4 +14,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     path("voice/", include("voice.urls")),
+    path("reminders/", include("reminders.urls")),
 ]
