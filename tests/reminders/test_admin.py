@@ -8,11 +8,13 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
 from crm import services as crm_services
 from crm.models import ConsentKind, ConsentSource
+from crm.roles import SERVICE_ADVISOR
 from reminders.admin import summary_counts
 from reminders.models import ReminderCall, ReminderEvent, ReminderResult, ReminderStatus, SkipReason
 from reminders.services import ReminderError, reminder_queue_now, reminder_skip
@@ -297,3 +299,14 @@ def test_the_appointment_page_still_saves_with_the_history_shown(admin_client, r
     appointments.called.refresh_from_db()
     assert appointments.called.notes == "Bring the key fob."
     assert ReminderEvent.objects.filter(reminder=reminder).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_advisor_sees_the_reminder_calls_and_their_summary(client):
+    advisor = get_user_model().objects.create_user("sam-advisor", "sam@example.com", "correct-horse-battery",
+                                                   is_staff=True)  # fmt: skip
+    advisor.groups.add(Group.objects.get(name=SERVICE_ADVISOR))
+    client.force_login(advisor)
+    assert client.get(reverse("admin:reminders_remindercall_changelist")).status_code == 200
+    assert advisor.has_perm("reminders.change_remindercall")
+    assert not advisor.has_perm("reminders.delete_remindercall")
