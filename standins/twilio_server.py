@@ -261,8 +261,9 @@ class FakeTwilio(ThreadedAiohttpServer):
             page = int(query.get("Page", "0"))
         except ValueError as exc:
             return _error(400, 20001, f"Invalid filter: {exc}")
-        calls = sorted((call for call in list(self.calls.values()) if matches(call)),
-                       key=lambda call: call.created, reverse=True)  # fmt: skip
+        # Newest first; calls created within one second (Twilio's resolution) newest first too.
+        newest_first = reversed(list(self.calls.values()))
+        calls = sorted((call for call in newest_first if matches(call)), key=lambda call: call.created, reverse=True)
         chunk = calls[page * page_size : (page + 1) * page_size]
         uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls.json"
         more = len(calls) > (page + 1) * page_size
