@@ -331,12 +331,12 @@ class TwilioCalls:
         """The call as Twilio has it now (a TwilioError with status 404 when it has no such call)."""
         return _call_info(self._run("look up the call", lambda: self.client.calls(call_sid).fetch()))
 
-    def calls_to(self, to: str, *, from_: str, since: date, status: str | None = None,
-                 limit: int = 20) -> list[CallInfo]:  # fmt: skip
-        """Calls from ``from_`` to ``to`` that started on or after the UTC day ``since`` (Twilio filters by
-        day), or, with ``status`` ("queued": not dialled yet, so without a start time), in that status."""
+    def calls_to(self, to: str, *, from_: str, since: date | None = None, limit: int = 20) -> list[CallInfo]:
+        """Calls from ``from_`` to ``to``, newest first: with ``since``, those that started on or after that UTC
+        day (Twilio filters by day; a call not dialled yet, or one that never started, has no start time and is
+        left out), else the ``limit`` most recent whatever their state."""
         # As the API documents it: YYYY-MM-DD (the SDK would send a date as midnight with a time part).
-        filters = {"status": status} if status else {"start_time_after": since.isoformat()}
+        filters = {"start_time_after": since.isoformat()} if since else {}
         calls = self._run("list the calls", lambda: self.client.calls.list(to=to, from_=from_, limit=limit,
                                                                             **filters))  # fmt: skip
         return [_call_info(call) for call in calls]
