@@ -3,7 +3,7 @@
 One attempt of a row:
 
     queued --claim--> dialing (attempts + 1; committed before Twilio is asked)
-    dialing --place--> dialing with its CallSid (stored while the row is still locked)
+    dialing --place--> asked (committed), then the CallSid (stored the moment Twilio gives it)
     then Twilio's status callbacks (reminders.webhooks) or the repair:
     in_progress -> completed | voicemail, or no answer | busy | failed -> queued for a retry, or final.
 
@@ -11,12 +11,14 @@ No appointment gets two calls for one reminder, by three rules:
 
 1. Rows are claimed with ``select_for_update(skip_locked=True)``, one dispatcher at a time (a transaction-level
    advisory lock, so the live-call cap holds too): a row is claimed once.
-2. ``place`` acts only on a row in dialing without a CallSid, and keeps the row locked from its check until
-   the CallSid is stored: a task delivered twice finds the row locked or the CallSid there, and does nothing.
-3. A row left in dialing without a CallSid (a worker killed mid-dial, a create whose answer was lost) is never
-   dialled again before Twilio has been asked: Twilio's status callbacks carry the reminder id and bring the
-   CallSid back by themselves, and the repair lists Twilio's calls to the number. Only when Twilio has none
-   does the row go back to the queue.
+2. ``place`` acts only on a claimed row nobody has asked Twilio about: dialing, no CallSid, its attempt still
+   pending (``next_attempt_at``). It clears ``next_attempt_at`` under the row lock and commits BEFORE asking
+   Twilio, then stores the CallSid in a transaction of its own: a task delivered twice, or again after its
+   worker died, finds the row already asked for and does nothing.
+3. A row asked for but left without a CallSid (a worker killed mid-create, a create whose answer was lost) is
+   never dialled again before Twilio has been asked what happened: Twilio's status callbacks carry the
+   reminder id and bring the CallSid back by themselves, and the repair lists Twilio's calls to the number.
+   Only when Twilio has none does the row go back to the queue.
 """
 
 from __future__ import annotations
@@ -207,7 +209,7 @@ def dispatch_due(now: datetime | None = None, *, limit: int | None = None) -> li
             elif len(claimed) < room:
                 _move(reminder, ReminderStatus.DIALING, note=f"attempt {reminder.attempts + 1}", call_sid="",
                       attempts=reminder.attempts + 1, dialing_since=now, phone=found.phone, call=None,
-                      answered_by="", result="", next_attempt_at=None)  # fmt: skip
+                      answered_by="", result="")  # fmt: skip
                 claimed.append(reminder.pk)
     return claimed
 
@@ -223,10 +225,15 @@ def call_limiter() -> CallRateLimiter:
     return CallRateLimiter(settings.REMINDER_CALLS_PER_SECOND)
 
 
-def _requeue_unplaced(reminder_id: int, now: datetime, note: str) -> str:
-    """Give a claimed row whose call was certainly not placed back to the queue, with its attempt."""
+# A claimed row whose call nobody has asked Twilio for yet: dialing, no CallSid, and its attempt still pending
+# (``next_attempt_at`` set). Asking Twilio clears ``next_attempt_at`` first, in a committed transaction.
+UNASKED = {"status": ReminderStatus.DIALING, "call_sid": "", "next_attempt_at__isnull": False}
+
+
+def _requeue_unasked(reminder_id: int, now: datetime, note: str) -> str:
+    """Give a claimed row whose call Twilio was never asked for back to the queue, with its attempt."""
     with transaction.atomic():
-        reminder = _locked(reminder_id, skip_locked=True, status=ReminderStatus.DIALING, call_sid="")
+        reminder = _locked(reminder_id, skip_locked=True, **UNASKED)
         if reminder is None:
             return "nothing to do"
         _move(reminder, ReminderStatus.QUEUED, note=note, attempts=reminder.attempts - 1, next_attempt_at=now,
@@ -234,46 +241,76 @@ def _requeue_unplaced(reminder_id: int, now: datetime, note: str) -> str:
     return "back in the queue"
 
 
+def _mark_asking(reminder_id: int, now: datetime) -> Verdict | None:
+    """Check the claimed row once more and record, committed, that Twilio is being asked for its call: from
+    then on no other task dials it, whatever becomes of this one. None when there is nothing to do."""
+    with transaction.atomic():
+        reminder = _locked(reminder_id, skip_locked=True, **UNASKED)
+        if reminder is None:
+            return None
+        found = verdict(reminder, now)  # consent or the appointment may have changed since the claim
+        if found.dial:
+            _move(reminder, ReminderStatus.DIALING, note="asking Twilio to place the call", next_attempt_at=None)
+        else:
+            _settle_undialable(reminder, found, give_back_attempt=True)
+        return found
+
+
+def _store_call_sid(reminder_id: int, call_sid: str, phone: str) -> None:
+    """The CallSid and the voice call, at once, in their own transaction (a status callback may have brought
+    the CallSid already: then it is the same one)."""
+    with transaction.atomic():
+        reminder = _locked(reminder_id, skip_locked=False)
+        if reminder is None or reminder.call_sid not in ("", call_sid):
+            log.warning("Reminder %s: Twilio's CallSid %s came after the row moved on", reminder_id, call_sid)
+            return
+        from_number = settings.TWILIO_PHONE_NUMBER.strip()
+        call = call_register_outbound(call_sid=call_sid, to_number=phone, from_number=from_number,
+                                      purpose=Purpose.REMINDER, customer=reminder.appointment.customer,
+                                      appointment_id=reminder.appointment_id)  # fmt: skip
+        _move(reminder, reminder.status, note="Twilio accepted the call", call_sid=call_sid, call=call)
+
+
+def _refused(reminder_id: int, now: datetime, message: str) -> None:
+    with transaction.atomic():
+        reminder = _locked(reminder_id, skip_locked=False, status=ReminderStatus.DIALING, call_sid="")
+        if reminder is not None:
+            _after_unanswered(reminder, "failed", now, note=f"Twilio refused the call: {message}"[:255])
+
+
 def place(reminder_id: int, *, now: datetime | None = None, twilio: TwilioCalls | None = None,
           limiter: CallRateLimiter | None = None) -> str:  # fmt: skip
-    """Place the call of a claimed row (dialing, no CallSid yet) and store its CallSid; anything else is left
-    alone, so a task delivered twice places one call. Returns what happened, in a few words."""
-    if not ReminderCall.objects.filter(pk=reminder_id, status=ReminderStatus.DIALING, call_sid="").exists():
+    """Place the call of a claimed row whose call nobody has asked Twilio for yet, and store its CallSid;
+    anything else is left alone, so a task delivered twice, or again after its worker died, places one call.
+    Returns what happened, in a few words."""
+    if not ReminderCall.objects.filter(pk=reminder_id, **UNASKED).exists():
         return "nothing to do"
     twilio = twilio or TwilioCalls()
     if not twilio.is_configured():
-        return _requeue_unplaced(reminder_id, now or timezone.now(), "Twilio is not configured")
+        return _requeue_unasked(reminder_id, now or timezone.now(), "Twilio is not configured")
     if (limiter or call_limiter()).acquire(max_wait=RATE_WAIT_SECONDS) is None:
-        return _requeue_unplaced(reminder_id, now or timezone.now(), "no call slot free (rate limit)")
+        return _requeue_unasked(reminder_id, now or timezone.now(), "no call slot free (rate limit)")
     now = now or timezone.now()
-    with transaction.atomic():
-        # Locked from here until the CallSid is stored: a duplicate task skips the row, then finds the CallSid.
-        reminder = _locked(reminder_id, skip_locked=True, status=ReminderStatus.DIALING, call_sid="")
-        if reminder is None:
-            return "nothing to do"
-        found = verdict(reminder, now)  # consent or the appointment may have changed since the claim
-        if not found.dial:
-            _settle_undialable(reminder, found, give_back_attempt=True)
-            return "not called: " + (found.skip or "outside the calling window")
-        from_number = settings.TWILIO_PHONE_NUMBER.strip()
-        try:
-            call_sid = twilio.place_call(
-                to=found.phone, from_=from_number, url=_url("voice:reminder_answer", reminder.pk),
-                status_callback=_url("reminders:status", reminder.pk), status_callback_events=STATUS_EVENTS,
-                async_amd_status_callback=public_url(reverse("voice:machine_detection")),
-                ring_seconds=settings.REMINDER_RING_SECONDS, time_limit_seconds=settings.REMINDER_TIME_LIMIT_SECONDS,
-            )  # fmt: skip
-        except TwilioError as error:
-            if error.status is not None and error.status < 500:  # refused: no call exists
-                _after_unanswered(reminder, "failed", now, note=f"Twilio refused the call: {error.message}"[:255])
-                return "refused by Twilio"
-            # No answer, or a server error: a call may exist. The repair (or its status callbacks) will tell.
-            log.warning("Reminder %s: %s; left dialing for the repair", reminder.pk, error.message)
-            return "not known: left for the repair"
-        call = call_register_outbound(call_sid=call_sid, to_number=found.phone, from_number=from_number,
-                                      purpose=Purpose.REMINDER, customer=reminder.appointment.customer,
-                                      appointment_id=reminder.appointment_id)  # fmt: skip
-        _move(reminder, ReminderStatus.DIALING, note="Twilio accepted the call", call_sid=call_sid, call=call)
+    found = _mark_asking(reminder_id, now)
+    if found is None:
+        return "nothing to do"
+    if not found.dial:
+        return "not called: " + (found.skip or "outside the calling window")
+    try:
+        call_sid = twilio.place_call(
+            to=found.phone, from_=settings.TWILIO_PHONE_NUMBER.strip(), url=_url("voice:reminder_answer", reminder_id),
+            status_callback=_url("reminders:status", reminder_id), status_callback_events=STATUS_EVENTS,
+            async_amd_status_callback=public_url(reverse("voice:machine_detection")),
+            ring_seconds=settings.REMINDER_RING_SECONDS, time_limit_seconds=settings.REMINDER_TIME_LIMIT_SECONDS,
+        )  # fmt: skip
+    except TwilioError as error:
+        if error.status is not None and error.status < 500:  # refused: no call exists
+            _refused(reminder_id, now, error.message)
+            return "refused by Twilio"
+        # No answer, or a server error: a call may exist. Its status callbacks or the repair will tell.
+        log.warning("Reminder %s: %s; left dialing for the repair", reminder_id, error.message)
+        return "not known: left for the repair"
+    _store_call_sid(reminder_id, call_sid, found.phone)
     log.info("Reminder %s: calling %s (%s)", reminder_id, mask_phone(found.phone), call_sid)
     return "placed"
 
@@ -334,9 +371,9 @@ def _adopt(reminder: ReminderCall, call_sid: str, now: datetime, *, how: str) ->
     call = call_register_outbound(call_sid=call_sid, to_number=reminder.phone, from_number=from_number,
                                   purpose=Purpose.REMINDER, customer=reminder.appointment.customer,
                                   appointment_id=reminder.appointment_id)  # fmt: skip
-    fields = {"call": call}
+    fields = {"call": call, "next_attempt_at": None}
     if reminder.status == ReminderStatus.QUEUED:  # it had been given back to the queue: the attempt happened
-        fields.update(attempts=reminder.attempts + 1, dialing_since=now, next_attempt_at=None)
+        fields.update(attempts=reminder.attempts + 1, dialing_since=now)
     _move(reminder, ReminderStatus.DIALING, note=f"call found {how}", call_sid=call_sid, **fields)
 
 
@@ -396,9 +433,10 @@ def _placed_call(twilio: TwilioCalls, reminder: ReminderCall) -> CallInfo | None
     since = reminder.dialing_since - CLOCK_SLACK
     from_number = settings.TWILIO_PHONE_NUMBER.strip()
     found = {}
-    for status in (None, "queued"):  # started calls by start day; calls not dialled yet have no start time
-        for call in twilio.calls_to(reminder.phone, from_=from_number, since=since.astimezone(UTC).date(),
-                                    status=status):  # fmt: skip
+    # Calls that started since the claim's day, and the most recent calls whatever their state: a call not
+    # dialled yet, or one that never started (failed, unanswered), has no start time to filter on.
+    for since_day in (since.astimezone(UTC).date(), None):
+        for call in twilio.calls_to(reminder.phone, from_=from_number, since=since_day):
             found[call.sid] = call
     candidates = [call for call in found.values()
                   if call.direction.startswith("outbound") and (call.created_at is None or call.created_at >= since)]

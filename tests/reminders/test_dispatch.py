@@ -87,6 +87,7 @@ def test_a_due_row_is_claimed_then_placed_with_every_parameter_twilio_needs(twil
     reminder = refreshed(reminder)
     assert (reminder.status, reminder.attempts, reminder.dialing_since, reminder.call_sid) == (
         ReminderStatus.DIALING, 1, evening, "")
+    assert reminder.next_attempt_at == evening  # the attempt is pending until Twilio is asked
     assert twilio.creates == []  # the claim is committed before Twilio is asked
 
     assert place(reminder.pk, now=evening) == "placed"
@@ -108,7 +109,9 @@ def test_a_due_row_is_claimed_then_placed_with_every_parameter_twilio_needs(twil
     assert reminder.call == call
     assert (call.direction, call.purpose, call.appointment_id, call.customer_id, call.to_number) == (
         Direction.OUTBOUND, Purpose.REMINDER, reminder.appointment_id, reminder.appointment.customer_id, MARIA)
-    assert events(reminder) == [("", "queued", ""), ("queued", "dialing", ""), ("dialing", "dialing", create.sid)]
+    assert events(reminder) == [("", "queued", ""), ("queued", "dialing", ""), ("dialing", "dialing", ""),
+                                ("dialing", "dialing", create.sid)]  # planned, claimed, asked, accepted
+    assert reminder.next_attempt_at is None
 
 
 def test_settings_reach_the_call(twilio, reminder, evening, settings):
@@ -324,6 +327,8 @@ def test_a_server_error_leaves_the_row_for_the_repair_never_for_a_blind_retry(tw
     row = refreshed(reminder)
     assert (row.status, row.call_sid, row.attempts) == (ReminderStatus.DIALING, "", 1)
     assert dispatch_due(now=evening + timedelta(minutes=1)) == []  # not claimable again
+    assert place(reminder.pk, now=evening) == "nothing to do"  # nor placed again by a second task
+    assert len(twilio.creates) == 0
 
 
 # --------------------------------------------------------------------------- the live-call cap
