@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -79,13 +80,25 @@ DISPATCH_LOCK_KEY = zlib.crc32(b"reminders.dispatch.claim")
 def _move(reminder: ReminderCall, to_status: str, *, note: str, call_sid: str | None = None,
           **fields) -> ReminderCall:  # fmt: skip
     """``reminder_transition``, also storing ``call_sid`` on the row when given (the service writes the CallSid
-    on its event only). The row must be locked by the caller."""
-    with transaction.atomic():
+    on its event only). The row must be locked by the caller, so a transaction is open: no savepoint needed."""
+    with transaction.atomic(savepoint=False):
         if call_sid is not None and reminder.call_sid != call_sid:
             reminder.call_sid = call_sid
             reminder.save(update_fields=["call_sid", "updated_at"])
         return reminder_transition(reminder, to_status=to_status, actor=Actor.system(), note=note,
                                    call_sid=reminder.call_sid, **fields)  # fmt: skip
+
+
+_clients = threading.local()
+
+
+def _twilio() -> TwilioCalls:
+    """This thread's Twilio client for the current settings: its HTTP connection is kept between calls (a
+    new client per call would open a new connection each time)."""
+    key = (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, getattr(settings, "TWILIO_API_BASE_URL", ""))
+    if getattr(_clients, "key", None) != key:
+        _clients.key, _clients.twilio = key, TwilioCalls()
+    return _clients.twilio
 
 
 def _locked(reminder_id: int, *, skip_locked: bool, **filters) -> ReminderCall | None:
@@ -113,6 +126,8 @@ class Verdict:
 def _planned_day(reminder: ReminderCall, appointment: Appointment) -> date:
     """The appointment's day when the reminder was planned: before the first move made since, if any."""
     zone = dealership_zone()
+    if appointment.updated_at < reminder.created_at:  # untouched since planning: nothing to look up
+        return appointment.starts_at.astimezone(zone).date()
     first_move = (AppointmentEvent.objects.filter(appointment=appointment, at__gte=reminder.created_at,
                                                   action=AppointmentEvent.Action.RESCHEDULED)
                   .order_by("at", "pk").values_list("changes", flat=True).first())  # fmt: skip
@@ -164,7 +179,7 @@ def _settle_undialable(reminder: ReminderCall, found: Verdict, *, give_back_atte
 
 def not_ready_reason() -> str:
     """Why no call can be placed at all ("" when everything is there): nothing is claimed then."""
-    if not TwilioCalls().is_configured():
+    if not _twilio().is_configured():
         return "Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)"
     if not (getattr(settings, "TWILIO_PHONE_NUMBER", "") or "").strip():
         return "TWILIO_PHONE_NUMBER is empty"
@@ -285,7 +300,7 @@ def place(reminder_id: int, *, now: datetime | None = None, twilio: TwilioCalls 
     Returns what happened, in a few words."""
     if not ReminderCall.objects.filter(pk=reminder_id, **UNASKED).exists():
         return "nothing to do"
-    twilio = twilio or TwilioCalls()
+    twilio = twilio or _twilio()
     if not twilio.is_configured():
         return _requeue_unasked(reminder_id, now or timezone.now(), "Twilio is not configured")
     if (limiter or call_limiter()).acquire(max_wait=RATE_WAIT_SECONDS) is None:
@@ -487,7 +502,7 @@ def repair_stuck(now: datetime | None = None, *, twilio: TwilioCalls | None = No
     """Ask Twilio about every stuck row and apply what it says; a row whose call Twilio never placed goes back
     to the queue. Returns how many rows ended which way."""
     now = now or timezone.now()
-    twilio = twilio or TwilioCalls()
+    twilio = twilio or _twilio()
     outcomes: dict[str, int] = {}
     if not twilio.is_configured():
         return outcomes
