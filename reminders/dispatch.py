@@ -48,7 +48,7 @@ from reminders.window import customer_zone, eve_window, next_opening
 from scheduling.actors import Actor
 from scheduling.models import Appointment, AppointmentEvent
 from scheduling.selectors import dealership_zone
-from voice.models import CallChange, ChangeKind, Purpose
+from voice.models import AnsweredBy, CallChange, ChangeKind, Purpose
 from voice.models import Call as VoiceCall
 from voice.providers.twilio import CallInfo, TwilioCalls, TwilioError
 from voice.security import public_url
@@ -404,6 +404,8 @@ def _apply(reminder: ReminderCall, *, call_sid: str, status: str, answered_by: s
         if reminder.status not in (ReminderStatus.DIALING, ReminderStatus.QUEUED):
             return reminder
         _adopt(reminder, call_sid, now, how=how)
+    if answered_by and answered_by not in AnsweredBy.values:  # a value Twilio adds later: kept as "unknown"
+        answered_by = AnsweredBy.UNKNOWN
     answered_by = answered_by or reminder.answered_by or (
         VoiceCall.objects.filter(call_sid=call_sid).values_list("answered_by", flat=True).first() or "")
     if status in NOT_YET_ANSWERED:

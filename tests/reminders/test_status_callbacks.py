@@ -219,6 +219,12 @@ def test_answered_by_on_the_status_callback_itself_counts(post_status, placed):
     assert refreshed(placed).status == ReminderStatus.VOICEMAIL
 
 
+def test_an_answered_by_value_twilio_adds_later_is_kept_as_unknown(post_status, placed):
+    walk(post_status, placed, "in-progress", "completed", AnsweredBy="machine_end_something_new_and_long")
+    row = refreshed(placed)
+    assert (row.status, row.answered_by) == (ReminderStatus.COMPLETED, "unknown")
+
+
 def test_a_voicemail_is_final_no_more_attempts(post_status, placed, evening):
     walk(post_status, placed, "in-progress", "completed", AnsweredBy="machine_end_beep")
     assert dispatch_due(now=evening + timedelta(hours=2)) == []
