@@ -63,8 +63,6 @@ NOT_YET_ANSWERED = {"queued", "initiated", "ringing"}
 UNANSWERED = {"no-answer": ReminderStatus.NO_ANSWER, "busy": ReminderStatus.BUSY,
               "failed": ReminderStatus.FAILED, "canceled": ReminderStatus.FAILED}  # fmt: skip
 TWILIO_STATUSES = NOT_YET_ANSWERED | ANSWERED | {"completed"} | set(UNANSWERED)
-# voice.models.ChangeKind.OPTED_OUT: the agent set do-not-call on the call.
-OPTED_OUT_CHANGE = "opted_out"
 
 # How long a place task waits for a free call slot before it gives its row back to the queue.
 RATE_WAIT_SECONDS = 60
@@ -370,7 +368,7 @@ def call_result(reminder: ReminderCall, call_sid: str) -> str:
     opted_out_now = (customer.do_not_call and customer.do_not_call_source == ConsentSource.REMINDER_CALL
                      and customer.do_not_call_changed_at is not None and reminder.dialing_since is not None
                      and customer.do_not_call_changed_at >= reminder.dialing_since)  # fmt: skip
-    if OPTED_OUT_CHANGE in kinds or opted_out_now:
+    if ChangeKind.OPTED_OUT in kinds or opted_out_now:
         return ReminderResult.OPTED_OUT
     return ReminderResult.NO_RESPONSE
 
