@@ -153,7 +153,9 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
         logger.info("call %s: stream started, caller %s", call_sid, mask_phone(context.from_number))
         self.session = CallSession(call_sid=call_sid, stream_sid=stream_sid, send=self._send_to_twilio,
                                    make_agent=context.agent, greeting=context.greeting,
-                                   transfer_number=context.transfer_number)  # fmt: skip
+                                   transfer_number=context.transfer_number, voicemail=context.voicemail,
+                                   answered_by=context.answered_by,
+                                   hears_call_events=context.reminder)  # fmt: skip
         self._start_task = asyncio.create_task(self.session.start())
         self._start_task.add_done_callback(self._started)
 

@@ -8,6 +8,11 @@ detection result), so a Redis hiccup never touches inbound calls, whose consumer
 through Twilio's REST API itself. A group nobody listens to (the call has ended, or its stream has not started
 yet) takes the message and drops it: the detection is stored on the call, and a stream that starts later reads
 it there.
+
+Listening is not airtight: redis-py 8 gives up reading after its default socket timeout (5 s), the very time
+channels_redis's blocking pop waits for a message, so a quiet channel's ``receive`` raises every few seconds,
+and a message Redis hands over at that moment can be lost. So each failed or quiet receive calls ``on_quiet``,
+with which the session reads the stored detection again: at worst a detection arrives a few seconds late.
 """
 
 from __future__ import annotations
@@ -46,9 +51,11 @@ def tell_session(call_sid: str, message: dict) -> bool:
 class CallEvents:
     """The session's end of the group: joins it, hands each message to ``handle``, leaves it when stopped."""
 
-    def __init__(self, call_sid: str, handle: Callable[[dict], Awaitable[None]]):
+    def __init__(self, call_sid: str, handle: Callable[[dict], Awaitable[None]],
+                 on_quiet: Callable[[], Awaitable[None]] | None = None):  # fmt: skip
         self.call_sid = call_sid
         self._handle = handle
+        self._on_quiet = on_quiet
         self._layer = get_channel_layer()
         self._channel = ""
         self._task: asyncio.Task | None = None
@@ -67,18 +74,31 @@ class CallEvents:
         return True
 
     async def _listen(self) -> None:
+        failures = 0
         while True:
             try:
                 message = await self._layer.receive(self._channel)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.warning("call %s: lost the call's events", self.call_sid, exc_info=True)
-                return
+            except Exception as error:  # a read timeout on a quiet channel, or Redis out of reach: try again
+                failures += 1
+                logger.debug("call %s: no call event (%s)", self.call_sid, type(error).__name__)
+                await self._quiet()
+                await asyncio.sleep(min(failures - 1, 5) * 0.5)  # at once after a timeout; slower if Redis is down
+                continue
+            failures = 0
             try:
                 await self._handle(message)
             except Exception:  # one bad message must not stop the listening
                 logger.exception("call %s: a call event failed", self.call_sid)
+
+    async def _quiet(self) -> None:
+        if self._on_quiet is None:
+            return
+        try:
+            await self._on_quiet()
+        except Exception:
+            logger.warning("call %s: the check between call events failed", self.call_sid, exc_info=True)
 
     async def leave(self) -> None:
         if self._task is not None:

@@ -8,6 +8,9 @@ socket. Everything else happens in tasks the session owns and cancels together:
     agent text -> SentenceChunker -> speakable -> Speaker (Deepgram Aura) -> tts events -> Pacer -> Twilio
     Twilio marks -> which sentences were heard -> turn saved, call ended or handed over when heard
 
+A reminder call (one we placed) also listens for Twilio's answering-machine result from the webhooks
+(voice.session.call_events): a machine gets the call's voicemail and a hang-up (voice.session.answering_machine).
+
 Nothing here blocks the event loop: the database through database_sync_to_async,
 Twilio's REST client in a thread, Deepgram and OpenAI in their async forms.
 """
@@ -33,7 +36,10 @@ from voice import metrics, services
 from voice.models import Outcome, Speaker as SpeakerRole
 from voice.providers import deepgram
 from voice.selectors import number_to_ring
-from voice.session import handover
+from voice.session import answering_machine, handover
+from voice.session.answering_machine import MachineAction
+from voice.session.call_events import MACHINE_DETECTION, CallEvents
+from voice.session.context import answered_by as stored_answered_by
 from voice.session.records import CallRecords
 from voice.session.pacer import Pacer
 from voice.session.turn_taking import TurnTaker, interrupting_words
@@ -134,10 +140,15 @@ class AgentTurn:
 
 
 class CallSession:
-    """``make_agent(records=, recorder=)`` builds the call's agent, given what the session keeps for it."""
+    """``make_agent(records=, recorder=)`` builds the call's agent, given what the session keeps for it.
+
+    A reminder call passes ``voicemail`` (its message for a machine), ``answered_by`` (a machine detection that
+    came before the stream) and ``hears_call_events`` (listen for the detection while the call goes on).
+    """
 
     def __init__(self, *, call_sid: str, stream_sid: str, send, make_agent, greeting: str,
-                 transfer_number: str = ""):  # fmt: skip
+                 transfer_number: str = "", voicemail: str = "", answered_by: str = "",
+                 hears_call_events: bool = False):  # fmt: skip
         self.call_sid = call_sid
         self.stream_sid = stream_sid
         self._send_to_twilio = send
@@ -169,6 +180,13 @@ class CallSession:
         # Set just before the call is given to Twilio's TwiML (a transfer, a message): that ends the media
         # stream, and its stop must not read as the caller hanging up; Twilio's webhooks record the outcome.
         self._handed_over = False
+        self._end_reason = ""  # why the call ends once the agent's last words are heard, if not a goodbye
+        self._voicemail = voicemail
+        self._detected = ""  # the machine detection acted on: Twilio sends one, and it is acted on once
+        self._pending_detection = answered_by  # one that came before the session could speak
+        self._can_speak = False
+        self._call_events = (CallEvents(call_sid, self._on_call_event, on_quiet=self._check_stored_detection)
+                             if hears_call_events else None)  # fmt: skip
         self.done = asyncio.Event()
 
     # ------------------------------------------------------------------ lifecycle
@@ -181,12 +199,20 @@ class CallSession:
         self._spawn(self._listener.run(), "listener")
         self._spawn(self._handle_stt(), "stt")
         self._spawn(self._watch_the_clock(), "clock")
+        if self._call_events is not None:
+            self._spawn(self._hear_call_events(), "call-events")
         try:
             await self._speaker.open()
         except deepgram.SpeakerError as exc:
             await self._speech_failed(str(exc), unsaid=self._greeting)
             return
         self._spawn(self._handle_tts(), "tts-events")
+        self._can_speak = True
+        pending, self._pending_detection = self._pending_detection, ""
+        if pending:
+            await self.on_machine_detection(pending)
+            if self._ending:  # a machine: its voicemail instead of the greeting
+                return
         await self._say_fixed(self._greeting, interruptible=False)
 
     def on_media(self, audio: bytes) -> None:
@@ -211,6 +237,56 @@ class CallSession:
             await self._interrupt_agent()
             await self._hand_over()
 
+    async def on_machine_detection(self, answered_by: str) -> None:
+        """Twilio's answering-machine result: a person (or not known) changes nothing; a machine stops the agent
+        at once (audio cleared, its reply cancelled), then gets the voicemail and a hang-up, or only the hang-up."""
+        if self._closed.is_set() or self._detected:
+            return
+        if not self._can_speak:
+            self._pending_detection = self._pending_detection or answered_by
+            return
+        self._detected = answered_by
+        action = answering_machine.action_for(answered_by)
+        self._record_system(answering_machine.note_for(answered_by, action))
+        if action is MachineAction.CARRY_ON:
+            return
+        self._ending = True
+        self._waiting.clear()  # the machine's greeting, transcribed: nobody to answer
+        if self._current is None or self._current.finished:
+            await self._send({"event": "clear", "streamSid": self.stream_sid})  # nothing of ours may still play
+            self._pacer.clear()
+        await self._interrupt_agent()
+        if self._reply_task and not self._reply_task.done() and self._reply_task is not asyncio.current_task():
+            self._reply_task.cancel()
+        self._outcome = answering_machine.outcome_for(action)
+        if action is MachineAction.VOICEMAIL and self._voicemail:
+            self._end_reason = "left a voicemail"
+            await self._say_fixed(self._voicemail, interruptible=False, action=END_CALL)
+        else:
+            await self._end_call(self._outcome, "a machine answered")
+
+    async def _hear_call_events(self) -> None:
+        """Join the call's group; then read the detection once more, in case it came before we were listening."""
+        if await self._call_events.join():
+            await self._check_stored_detection()
+
+    async def _check_stored_detection(self) -> None:
+        """Act on a detection stored on the call that no message brought (voice.session.call_events says why)."""
+        if self._detected or self._closed.is_set():
+            return
+        try:
+            stored = await _stored_answered_by(self.call_sid)
+        except Exception:  # the listening goes on; the next check may read it
+            logger.warning("call %s: could not read the machine detection", self.call_sid, exc_info=True)
+            return
+        if stored:
+            self._spawn(self.on_machine_detection(stored), "machine-detection")
+
+    async def _on_call_event(self, message: dict) -> None:
+        if message.get("type") == MACHINE_DETECTION and isinstance(message.get("answered_by"), str):
+            # In a task of the session's own: the hang-up ends the session, which stops the listener.
+            self._spawn(self.on_machine_detection(message["answered_by"]), "machine-detection")
+
     async def stop(self, *, outcome: str | None = Outcome.CALLER_HUNG_UP, reason: str = "the caller hung up",
                    error: str = "") -> None:  # fmt: skip
         """End the session (Twilio's stop, a closed socket, or a fault): save what was said, close everything.
@@ -220,6 +296,9 @@ class CallSession:
         if self._closed.is_set():
             return
         self._closed.set()
+        if self._call_events is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._call_events.leave(), timeout=5)
         turn = self._current
         if turn is not None and not turn.finished:
             self._save_agent_turn(turn, interrupted=not turn.all_heard())
@@ -494,7 +573,7 @@ class CallSession:
         if turn is self._current:
             self._current = None
         if turn.action == END_CALL:
-            await self._end_call(self._outcome or Outcome.COMPLETED, "the agent said goodbye")
+            await self._end_call(self._outcome or Outcome.COMPLETED, self._end_reason or "the agent said goodbye")
         elif turn.action == TRANSFER:
             await self._transfer()
         elif self._waiting:
@@ -641,3 +720,4 @@ _turn_record = database_sync_to_async(services.turn_record)
 _tool_invocation_record = database_sync_to_async(services.tool_invocation_record)
 _call_finish = database_sync_to_async(services.call_finish)
 _number_to_ring = database_sync_to_async(number_to_ring)
+_stored_answered_by = database_sync_to_async(stored_answered_by)
