@@ -26,12 +26,16 @@ def _python_files(folder: str) -> list[Path]:
     return sorted(path for path in (ROOT / folder).rglob("*.py") if "__pycache__" not in path.parts)
 
 
-def _names_test_package(module: str) -> bool:
-    return module == TEST_PACKAGE or module.startswith(TEST_PACKAGE + ".")
+def _names_package(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
 
 
 def imports_of_tests(source: str, filename: str = "<source>") -> list[tuple[int, str]]:
-    """(line, what) for every import of ``tests`` or ``tests.*`` in the source.
+    return imports_of(TEST_PACKAGE, source, filename)
+
+
+def imports_of(package: str, source: str, filename: str = "<source>") -> list[tuple[int, str]]:
+    """(line, what) for every import of ``package`` or ``package.*`` in the source.
 
     Covers ``import tests...``, ``from tests... import ...``, ``from tests import ...`` and
     ``importlib.import_module("tests...")`` / ``__import__("tests...")`` with a literal name. Relative
@@ -40,25 +44,26 @@ def imports_of_tests(source: str, filename: str = "<source>") -> list[tuple[int,
     found = []
     for node in ast.walk(ast.parse(source, filename=filename)):
         if isinstance(node, ast.Import):
-            found += [(node.lineno, f"import {alias.name}") for alias in node.names if _names_test_package(alias.name)]
+            found += [(node.lineno, f"import {alias.name}") for alias in node.names
+                      if _names_package(alias.name, package)]  # fmt: skip
         elif isinstance(node, ast.ImportFrom):
-            if node.level == 0 and node.module and _names_test_package(node.module):
+            if node.level == 0 and node.module and _names_package(node.module, package):
                 found.append((node.lineno, f"from {node.module} import ..."))
         elif isinstance(node, ast.Call) and node.args:
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
             first = node.args[0]
             if (name in ("import_module", "__import__") and isinstance(first, ast.Constant)
-                    and isinstance(first.value, str) and _names_test_package(first.value)):  # fmt: skip
+                    and isinstance(first.value, str) and _names_package(first.value, package)):  # fmt: skip
                 found.append((node.lineno, f"{name}({first.value!r})"))
     return found
 
 
-def _offences(folders: list[str]) -> list[str]:
+def _offences(folders: list[str], package: str = TEST_PACKAGE) -> list[str]:
     offences = []
     for folder in folders:
         for path in _python_files(folder):
-            for line, what in imports_of_tests(path.read_text(encoding="utf-8"), str(path)):
+            for line, what in imports_of(package, path.read_text(encoding="utf-8"), str(path)):
                 offences.append(f"{path.relative_to(ROOT)}:{line}: {what}")
     return offences
 
@@ -111,3 +116,12 @@ def test_each_way_of_importing_tests_is_caught(source):
 )
 def test_lookalikes_are_not_caught(source):
     assert not imports_of_tests(source)
+
+
+@pytest.mark.parametrize("package, importers", [
+    ("reminders", ["agent", "crm", "dealership", "knowledge", "scheduling", "voice"]),  # nothing imports reminders
+    ("voice", ["agent", "crm", "knowledge", "scheduling"]),  # the agent knows nothing of phones
+])  # fmt: skip
+def test_dependencies_point_one_way(package, importers):
+    offences = _offences(importers, package)
+    assert not offences, f"{package} is imported where it must not be:\n" + "\n".join(offences)
