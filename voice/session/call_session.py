@@ -296,9 +296,6 @@ class CallSession:
         if self._closed.is_set():
             return
         self._closed.set()
-        if self._call_events is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._call_events.leave(), timeout=5)
         turn = self._current
         if turn is not None and not turn.finished:
             self._save_agent_turn(turn, interrupted=not turn.all_heard())
@@ -308,6 +305,9 @@ class CallSession:
             if task is not None and task is not running and task.get_name() != "recorder":
                 task.cancel()
         await self._speaker.close()
+        if self._call_events is not None:
+            with contextlib.suppress(Exception):  # a slow Redis must not hold up the call's records
+                await asyncio.wait_for(self._call_events.leave(), timeout=5)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._agent.aclose(), timeout=30)  # writes still running land first
         final_outcome = None if self._handed_over else (self._outcome or outcome)
