@@ -43,7 +43,7 @@ from crm.phones import mask_phone, try_normalize_phone
 from reminders.models import ReminderCall, ReminderEvent, ReminderResult, ReminderStatus, SkipReason
 from reminders.planning import plan_missing, skip_reason
 from reminders.ratelimit import CallRateLimiter
-from reminders.services import reminder_transition
+from reminders.transitions import reminder_transition
 from reminders.window import customer_zone, eve_window, next_opening
 from scheduling.actors import Actor
 from scheduling.models import Appointment, AppointmentEvent
@@ -122,7 +122,10 @@ class Verdict:
 
 
 def _planned_day(reminder: ReminderCall, appointment: Appointment) -> date:
-    """The appointment's day when the reminder was planned: before the first move made since, if any."""
+    """The appointment's day when the reminder was planned: as recorded, or (a row from before that was
+    recorded) the day before the first move made since, if any."""
+    if reminder.planned_for is not None:
+        return reminder.planned_for
     zone = dealership_zone()
     if appointment.updated_at < reminder.created_at:  # untouched since planning: nothing to look up
         return appointment.starts_at.astimezone(zone).date()

@@ -59,6 +59,9 @@ class ReminderCall(models.Model):
     kind = models.CharField(max_length=20, choices=ReminderKind.choices, default=ReminderKind.DAY_BEFORE)
     status = models.CharField(max_length=12, choices=ReminderStatus.choices, default=ReminderStatus.QUEUED)
     skip_reason = models.CharField(max_length=16, choices=SkipReason.choices, blank=True)
+    planned_for = models.DateField(
+        null=True, blank=True, help_text="The day of the appointment when this reminder was planned for it."
+    )
     phone = models.CharField(max_length=32, blank=True, help_text="The number dialled (E.164).")
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Calls placed so far.")
     next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="Not dialled before this.")

@@ -19,6 +19,8 @@ from django.utils import timezone
 
 from crm.phones import mask_phone, try_normalize_phone
 from reminders.models import ReminderCall, ReminderEvent, ReminderKind, ReminderStatus, SkipReason
+from reminders.transitions import reminder_transition
+from scheduling.actors import Actor
 from scheduling.models import ActorKind, Appointment, AppointmentStatus
 from scheduling.selectors import dealership_zone
 
@@ -50,6 +52,7 @@ class Plan:
     queued: list[PlanEntry] = field(default_factory=list)
     skipped: list[PlanEntry] = field(default_factory=list)
     created: int = 0  # rows inserted by this run (0 on a dry run)
+    replanned: int = 0  # rows planned for another day whose appointment moved to this one
     existing: int = 0  # appointments that already had their row before this run
 
     @property
@@ -113,14 +116,53 @@ def _plan(day: date, *, now: datetime, dry_run: bool, only_missing: bool) -> Pla
         if not planned:
             decisions.append((pk, ReminderStatus.SKIPPED if reason else ReminderStatus.QUEUED, reason, phone))
 
-    if dry_run or not decisions:
+    if dry_run:
         return plan
-    created = set(_insert(decisions, now))
+    plan.replanned = _replan_moved(day, now)
+    if not decisions:
+        return plan
+    created = set(_insert(decisions, now, day))
     plan.created = len(created)
     plan.existing += len(decisions) - len(created)  # a concurrent planner inserted the others
     plan.queued = [_mark_new(entry, created) for entry in plan.queued]
     plan.skipped = [_mark_new(entry, created) for entry in plan.skipped]
     return plan
+
+
+def _replan_moved(day: date, now: datetime) -> int:
+    """Rows planned for another day whose appointment is now on ``day`` (moved, say, on its reminder call):
+    planned again for this day, as a new reminder (attempts, call and result start over). A row whose call is
+    under way is left to finish. Returns how many were planned again."""
+    start, end = day_bounds(day)
+    moved = (
+        ReminderCall.objects.filter(kind=ReminderKind.DAY_BEFORE, appointment__starts_at__gte=start,
+                                    appointment__starts_at__lt=end, appointment__status__in=PLANNED_STATUSES,
+                                    planned_for__isnull=False)
+        .exclude(planned_for=day)
+        .exclude(status__in=(ReminderStatus.DIALING, ReminderStatus.IN_PROGRESS))
+    )  # fmt: skip
+    ids = list(moved.values_list("pk", flat=True))  # the usual case: none, in one query and no lock
+    if not ids:
+        return 0
+    count = 0
+    with transaction.atomic():
+        locked = moved.filter(pk__in=ids).select_related("appointment__customer")
+        for reminder in locked.select_for_update(skip_locked=True, of=("self",)):
+            customer = reminder.appointment.customer
+            phone = try_normalize_phone(customer.phone or "") or ""
+            reason = skip_reason(status=reminder.appointment.status, phone=phone, do_not_call=customer.do_not_call,
+                                 consents=customer.reminder_calls)  # fmt: skip
+            if reminder.call_sid:  # the old attempt's (its events keep it); reminder_transition's own call_sid
+                reminder.call_sid = ""  # argument names the event's call, so the field is cleared here
+                reminder.save(update_fields=["call_sid"])
+            reminder_transition(
+                reminder, to_status=ReminderStatus.SKIPPED if reason else ReminderStatus.QUEUED,
+                actor=Actor.system(), note=f"planned again: the appointment moved to {day:%b %-d}",
+                planned_for=day, skip_reason=reason, phone=phone, attempts=0, call=None,
+                answered_by="", result="", dialing_since=None, next_attempt_at=None if reason else now,
+            )  # fmt: skip
+            count += 1
+    return count
 
 
 def skip_reason(*, status: str, phone: str, do_not_call: bool, consents: bool) -> str:
@@ -154,9 +196,9 @@ WITH decided AS (
         AS d(appointment_id, status, skip_reason, phone, note)
 ), inserted AS (
     INSERT INTO {calls} (appointment_id, kind, status, skip_reason, phone, attempts, next_attempt_at,
-                         call_sid, answered_by, result, created_at, updated_at)
+                         call_sid, answered_by, result, planned_for, created_at, updated_at)
     SELECT appointment_id, %(kind)s, status, skip_reason, phone, 0,
-           CASE WHEN status = %(queued)s THEN %(now)s::timestamptz END, '', '', '', %(now)s, %(now)s
+           CASE WHEN status = %(queued)s THEN %(now)s::timestamptz END, '', '', '', %(day)s::date, %(now)s, %(now)s
     FROM decided
     ON CONFLICT (appointment_id, kind) DO NOTHING
     RETURNING id, appointment_id, status
@@ -170,7 +212,7 @@ SELECT appointment_id FROM inserted
 
 
 @transaction.atomic
-def _insert(decisions: list[tuple[int, str, str, str]], now: datetime) -> list[int]:
+def _insert(decisions: list[tuple[int, str, str, str]], now: datetime, day: date) -> list[int]:
     """Insert what does not exist; returns the appointment ids whose rows this call created."""
     appointments, statuses, reasons, phones = (list(column) for column in zip(*decisions, strict=True))
     notes = [SkipReason(reason).label if reason else PLANNED_NOTE for reason in reasons]
@@ -178,7 +220,7 @@ def _insert(decisions: list[tuple[int, str, str, str]], now: datetime) -> list[i
     params = {
         "appointments": appointments, "statuses": [str(s) for s in statuses], "reasons": [str(r) for r in reasons],
         "phones": phones, "notes": notes, "now": now, "kind": str(ReminderKind.DAY_BEFORE),
-        "queued": str(ReminderStatus.QUEUED), "system": str(ActorKind.SYSTEM),
+        "queued": str(ReminderStatus.QUEUED), "system": str(ActorKind.SYSTEM), "day": day,
     }  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -1,4 +1,4 @@
-"""Every change to a reminder call, with the event row that says who or what made it."""
+"""What staff do to a reminder call (skip it, call it now); every change goes through reminders.transitions."""
 
 from __future__ import annotations
 
@@ -9,32 +9,12 @@ from django.utils import timezone
 
 from crm.errors import ServiceError
 from crm.phones import try_normalize_phone
-from reminders.models import ReminderCall, ReminderEvent, ReminderStatus, SkipReason
+from reminders.models import ReminderCall, ReminderStatus, SkipReason
 from reminders.planning import PLANNED_STATUSES, skip_reason, tomorrow
+from reminders.transitions import reminder_transition
 from scheduling.actors import Actor
 from scheduling.models import AppointmentStatus
 from scheduling.selectors import dealership_zone
-
-
-@transaction.atomic
-def reminder_transition(reminder: ReminderCall, *, to_status: str, actor: Actor, note: str = "",
-                        call_sid: str = "", **fields) -> ReminderCall:  # fmt: skip
-    """Move ``reminder`` (a row the caller has locked or just made) to ``to_status``, setting ``fields`` too,
-    and record the change. A transition to the same status with nothing else changed writes nothing."""
-    from_status = reminder.status
-    changed = [name for name, value in fields.items() if getattr(reminder, name) != value]
-    if from_status == to_status and not changed:
-        return reminder
-    for name in changed:
-        setattr(reminder, name, fields[name])
-    reminder.status = to_status
-    reminder.save(update_fields=["status", *changed, "updated_at"])
-    ReminderEvent.objects.create(
-        reminder=reminder, from_status=from_status, to_status=to_status, actor_kind=actor.kind,
-        actor_user=actor.user if actor.user is not None and actor.user.is_authenticated else None,
-        call_sid=call_sid or actor.call_sid, note=note[:255],
-    )  # fmt: skip
-    return reminder
 
 
 class ReminderError(ServiceError):

@@ -196,8 +196,9 @@ def test_an_appointment_booked_after_planning_gets_its_row_from_plan_missing(
     assert ReminderCall.objects.count() == 6
 
 
-def test_plan_missing_is_one_query_when_nothing_is_missing(planned, evening, django_assert_num_queries):
-    with django_assert_num_queries(1):
+def test_plan_missing_is_two_queries_when_nothing_is_missing(planned, evening, django_assert_num_queries):
+    # One for appointments with no row, one for rows planned for another day (a moved appointment).
+    with django_assert_num_queries(2):
         plan = plan_missing(now=evening + timedelta(minutes=1))
     assert plan.total == 0
 
@@ -278,3 +279,38 @@ def test_the_command_plans_tomorrow_by_default(people, place, at):
 def test_the_command_refuses_a_malformed_date(db):
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
         run("--date", "03/12/2027")
+
+
+def test_an_appointment_moved_to_another_day_is_planned_again_for_that_day(planned, appointments, plan_day, evening):
+    reminder = ReminderCall.objects.get(appointment=appointments.called)
+    assert reminder.planned_for == plan_day
+    ReminderCall.objects.filter(pk=reminder.pk).update(status=ReminderStatus.COMPLETED, attempts=1, call_sid="CA1",
+                                                       result="rescheduled")  # fmt: skip
+    new_day = plan_day + timedelta(days=2)
+    moved = appointments.called
+    moved.starts_at += timedelta(days=2)
+    moved.ends_at += timedelta(days=2)
+    moved.save(update_fields=["starts_at", "ends_at"])
+
+    later = evening + timedelta(days=2)
+    plan = plan_reminders(new_day, now=later)
+    reminder.refresh_from_db()
+    assert plan.replanned == 1
+    assert (reminder.status, reminder.planned_for, reminder.attempts, reminder.call_sid, reminder.result) == (
+        ReminderStatus.QUEUED, new_day, 0, "", "")
+    assert reminder.next_attempt_at == later
+    assert reminder.events.filter(note__startswith="planned again", to_status=ReminderStatus.QUEUED).count() == 1
+    assert plan_reminders(new_day, now=later).replanned == 0, "once"
+
+
+def test_a_moved_appointment_whose_reminder_call_is_under_way_is_left_to_finish(planned, appointments, plan_day,
+                                                                               evening):  # fmt: skip
+    reminder = ReminderCall.objects.get(appointment=appointments.called)
+    ReminderCall.objects.filter(pk=reminder.pk).update(status=ReminderStatus.IN_PROGRESS)
+    moved = appointments.called
+    moved.starts_at += timedelta(days=2)
+    moved.ends_at += timedelta(days=2)
+    moved.save(update_fields=["starts_at", "ends_at"])
+    assert plan_reminders(plan_day + timedelta(days=2), now=evening).replanned == 0
+    reminder.refresh_from_db()
+    assert reminder.status == ReminderStatus.IN_PROGRESS and reminder.planned_for == plan_day
