@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "agent",
     "voice",
     "reminders",
+    "operations",
 ]
 
 MIDDLEWARE = [

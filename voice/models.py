@@ -43,6 +43,7 @@ class Outcome(models.TextChoices):
     MESSAGE_TAKEN = "message_taken", "message taken"  # nobody answered the transfer; a message was left
     NO_RESPONSE = "no_response", "no response"  # the caller stayed silent (or never answered) and the call ended
     TOO_LONG = "too_long", "too long"  # the maximum call length was reached
+    SERVER_RESTART = "server_restart", "ended for a restart"  # a restarting server waited its limit for the call
     VOICEMAIL = "voicemail", "voicemail left"  # a machine answered our call; the agent left its message
     ERROR = "error", "error"  # the call broke (bad input, a crash, a provider outage with no fallback)
 

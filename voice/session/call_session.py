@@ -32,6 +32,7 @@ from agent.events import AgentError, EndCall, Notice, TextDelta, TextDone, ToolF
 from agent.interface import Agent
 from agent.records import ToolInvocation
 from agent.tools.calls import END_CALL, TRANSFER
+from operations import draining
 from voice import metrics, services
 from voice.models import Outcome, Speaker as SpeakerRole
 from voice.providers import deepgram
@@ -50,6 +51,9 @@ logger = logging.getLogger(__name__)
 STILL_THERE = "Are you still there?"
 NO_RESPONSE_GOODBYE = "I'll let you go for now. Feel free to call us back any time. Goodbye."
 TOO_LONG_GOODBYE = "I'm sorry, I have to end our call now. Please call us back if you need anything else. Goodbye."
+# A server restart that waited as long as it may for this call (operations.server).
+RESTART_GOODBYE = ("I'm sorry, our phone system is restarting and I have to end our call now. "
+                   "Please call us back in a minute. Goodbye.")  # fmt: skip
 REPEAT_PLEASE = "Sorry, I lost you for a moment. Could you say that again?"
 HAND_OFF = "Let me connect you with a service advisor. One moment please."
 TAKE_A_MESSAGE = "Our service advisors can't come to the phone right now, so I'll take a message for them."
@@ -175,6 +179,7 @@ class CallSession:
         self._last_activity = time.monotonic()
         self._silence_prompts = 0
         self._ending = False
+        self._end_requested = False  # the server process asked us to end politely (a restart's drain limit)
         self._closed = asyncio.Event()
         self._outcome = ""
         # Set just before the call is given to Twilio's TwiML (a transfer, a message): that ends the media
@@ -194,6 +199,7 @@ class CallSession:
     async def start(self) -> None:
         """Open the speech sockets and speak the greeting at once (no model round trip)."""
         await _mark_stream_started(call_sid=self.call_sid, stream_sid=self.stream_sid)
+        draining.register(self)  # a restart of this process waits for the call to end
         self._spawn(self._recorder(), "recorder")
         self._spawn(self._pacer.run(), "pacer")
         self._spawn(self._listener.run(), "listener")
@@ -214,6 +220,10 @@ class CallSession:
             if self._ending:  # a machine: its voicemail instead of the greeting
                 return
         await self._say_fixed(self._greeting, interruptible=False)
+
+    def request_end(self) -> None:
+        """End politely at the next tick of the clock: goodbye, then hang up (a server restart's limit)."""
+        self._end_requested = True
 
     def on_media(self, audio: bytes) -> None:
         self._listener.send_audio(audio)
@@ -316,6 +326,7 @@ class CallSession:
         self._records.put_nowait(None)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.shield(self._task("recorder")), timeout=10)
+        draining.unregister(self)
         self.done.set()
         if running in self._tasks or running is self._reply_task:
             # Ended from inside one of our own tasks: that task goes too, once this returns.
@@ -627,10 +638,11 @@ class CallSession:
             now = time.monotonic()
             if self._ending:
                 continue
-            if now - self._started > settings.VOICE_MAX_CALL_SECONDS:
+            if self._end_requested or now - self._started > settings.VOICE_MAX_CALL_SECONDS:
                 await self._interrupt_agent()
-                self._outcome = Outcome.TOO_LONG
-                await self._say_fixed(TOO_LONG_GOODBYE, interruptible=False, action=END_CALL)
+                self._outcome = Outcome.SERVER_RESTART if self._end_requested else Outcome.TOO_LONG
+                goodbye = RESTART_GOODBYE if self._end_requested else TOO_LONG_GOODBYE
+                await self._say_fixed(goodbye, interruptible=False, action=END_CALL)
                 self._ending = True
                 continue
             quiet = self._current is None and not self._turns.heard_so_far() and self._pacer.idle()
