@@ -238,6 +238,9 @@ VOICE_BARGE_IN_MIN_WORDS = int(env_str("VOICE_BARGE_IN_MIN_WORDS", "2"))
 # Quiet this long: "are you still there?"; as long again: goodbye.
 VOICE_SILENCE_SECONDS = float(env_str("VOICE_SILENCE_SECONDS", "8"))
 VOICE_MAX_CALL_SECONDS = float(env_str("VOICE_MAX_CALL_SECONDS", "900"))
+# A server process told to stop (a deploy, Ctrl-C) first lets its calls end, for up to this long; then any
+# call still going says goodbye and hangs up (operations.server).
+SERVER_DRAIN_SECONDS = float(env_str("SERVER_DRAIN_SECONDS", str(VOICE_MAX_CALL_SECONDS)))
 # Longest wait for the model's next words before apologising and handing the caller to a person.
 VOICE_AGENT_TIMEOUT_SECONDS = float(env_str("VOICE_AGENT_TIMEOUT_SECONDS", "6"))
 # Audio sent ahead of what the caller hears: enough to ride out jitter, little to throw away on a barge-in.

@@ -1,0 +1,309 @@
+"""Several server processes on one port (``python -m operations.serve``), their drain, and their restarts.
+
+Real processes: the runner, its Daphne processes, real calls placed as Twilio places them (a signed webhook over
+HTTP, then the media stream) against the stand-ins of Deepgram and Twilio running in this test process. No model
+key: the offline agent answers. Which process carries a call is read from the operating system (the process
+holding the stream's TCP connection), not from anything the product says about itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+from xml.etree import ElementTree
+
+import psutil
+import pytest
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+
+from crm.selectors import dealership_profile
+from scheduling.models import OpeningHours
+from standins import MediaStreamPeer
+from standins._background import WAIT_SECONDS
+from tests.standins.fixtures import fake_deepgram, fake_twilio  # noqa: F401
+from tests.voice.conftest import PUBLIC_BASE_URL, twilio_signature
+from voice.models import Call, Outcome, Speaker, Turn
+from voice.session.call_session import RESTART_GOODBYE
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+GREETING = "Thanks for calling Saguaro Motors service."
+CALLER = "+16025550111"
+START_SECONDS = 120  # bounds for a process to start or stop on a busy machine, not measures
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def refuses_connections(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2):
+            return False
+    except ConnectionRefusedError:
+        return True
+
+
+class Servers:
+    """``python -m operations.serve`` in a process of its own, and what it printed."""
+
+    def __init__(self, *, processes: int, deepgram, twilio, drain_seconds: float = 900):
+        self.port = free_port()
+        self.twilio = twilio
+        self.lines: list[str] = []
+        database_url = settings.DATABASE_URL.rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
+        environment = {
+            **os.environ,
+            "DEBUG": "false",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": settings.REDIS_URL,
+            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+            "TWILIO_ACCOUNT_SID": twilio.account_sid,
+            "TWILIO_AUTH_TOKEN": twilio.auth_token,
+            "TWILIO_API_BASE_URL": twilio.base_url,
+            "DEEPGRAM_API_KEY": deepgram.api_key,
+            "DEEPGRAM_BASE_URL": deepgram.http_base,
+            "OPENAI_API_KEY": "",  # the offline agent answers
+            "GOOGLE_SERVICE_ACCOUNT_FILE": "",
+            "VOICE_SILENCE_SECONDS": "60",
+            "SERVER_DRAIN_SECONDS": str(drain_seconds),
+            "PYTHONUNBUFFERED": "1",
+        }
+        environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        self.runner = subprocess.Popen(
+            [sys.executable, "-m", "operations.serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--processes", str(processes)],
+            cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        threading.Thread(target=self._read, daemon=True).start()
+        self.wait_for_lines("accepts connections", processes)
+
+    def _read(self) -> None:
+        for line in self.runner.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for_lines(self, text: str, count: int = 1, timeout: float = START_SECONDS) -> None:
+        deadline = time.monotonic() + timeout
+        while sum(text in line for line in self.lines) < count:
+            assert self.runner.poll() is None, f"the runner exited before {count} lines saying {text!r}:\n{self.output()}"
+            assert time.monotonic() < deadline, f"no {count} lines saying {text!r}:\n{self.output()}"
+            time.sleep(0.05)
+
+    def output(self) -> str:
+        return "\n".join(self.lines[-60:])
+
+    def server_pids(self) -> set[int]:
+        return {child.pid for child in psutil.Process(self.runner.pid).children() if child.is_running()}
+
+    def carrier_of(self, peer: MediaStreamPeer) -> int:
+        """The server process holding this stream's connection."""
+        local_port = peer.ws.local_address[1]
+        for pid in self.server_pids():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if any(c.raddr and c.raddr.port == local_port for c in psutil.Process(pid).net_connections("tcp")):
+                    return pid
+        raise AssertionError(f"no server process holds the connection from port {local_port}")
+
+    def signal(self, signum: int) -> None:
+        self.runner.send_signal(signum)
+
+    def wait_exit(self, timeout: float = START_SECONDS) -> int:
+        return self.runner.wait(timeout)
+
+    def stop(self) -> None:
+        if self.runner.poll() is None:
+            for pid in self.server_pids():
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    psutil.Process(pid).kill()
+            self.runner.kill()
+            self.runner.wait(30)
+
+    # ------------------------------------------------------------------ calls
+
+    def incoming_call(self) -> tuple[str, dict]:
+        """Twilio's signed "a call comes in" webhook, over HTTP to whichever process the kernel picks."""
+        call_sid = self.twilio.add_call(from_=CALLER, to="+16025550100").sid
+        params = {"CallSid": call_sid, "From": CALLER, "To": "+16025550100", "AccountSid": self.twilio.account_sid,
+                  "Direction": "inbound", "CallStatus": "ringing"}  # fmt: skip
+        signature = twilio_signature(PUBLIC_BASE_URL + "/voice/incoming/", params, token=self.twilio.auth_token)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/voice/incoming/", data=urlencode(params).encode(), method="POST",
+            headers={"X-Twilio-Signature": signature, "X-Forwarded-Proto": "https",
+                     "Content-Type": "application/x-www-form-urlencoded"},
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
+            twiml = response.read()
+        stream = ElementTree.fromstring(twiml).find("./Connect/Stream")
+        assert stream is not None, twiml
+        return call_sid, {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+
+    async def answered_call(self) -> MediaStreamPeer:
+        """A call whose caller has heard the greeting."""
+        call_sid, parameters = await asyncio.to_thread(self.incoming_call)
+        peer = MediaStreamPeer(f"ws://127.0.0.1:{self.port}/ws/voice/", auth_token=self.twilio.auth_token,
+                               public_url=PUBLIC_BASE_URL.replace("https://", "wss://") + "/ws/voice/",
+                               account_sid=self.twilio.account_sid, call_sid=call_sid,
+                               custom_parameters=parameters)  # fmt: skip
+        self.twilio.attach_stream(call_sid, peer)
+        await peer.connect()
+        await peer.wait_for_heard("Saguaro Motors")
+        return peer
+
+
+async def say_goodbye(peer: MediaStreamPeer) -> None:
+    await peer.say("that's all, bye")
+    await peer.wait_for_heard("goodbye")
+    await peer.wait_closed()
+
+
+async def settled(predicate, timeout: float = WAIT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while not await sync_to_async(predicate)():
+        assert time.monotonic() < deadline, "the records did not settle"
+        await asyncio.sleep(0.05)
+
+
+def recorded_once(call_sid: str, outcome: str) -> bool:
+    call = Call.objects.filter(call_sid=call_sid).first()
+    return call is not None and call.outcome == outcome
+
+
+@pytest.fixture
+def dealership(db):
+    profile = dealership_profile()
+    profile.name, profile.greeting = "Saguaro Motors Service", GREETING
+    profile.save()
+    for weekday in range(7):
+        OpeningHours.objects.create(weekday=weekday, opens="07:00", closes="18:00")
+
+
+@pytest.fixture
+def servers(dealership, fake_deepgram, fake_twilio):  # noqa: F811
+    started: list[Servers] = []
+
+    def start(**options) -> Servers:
+        started.append(Servers(deepgram=fake_deepgram, twilio=fake_twilio, **options))
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+    # A process killed mid-call leaves its database sessions for the server to notice: end them, or the test
+    # database cannot be flushed and dropped.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
+
+
+async def test_calls_spread_over_two_processes_and_each_is_recorded_once(servers):
+    two = await asyncio.to_thread(servers, processes=2)
+    carriers: dict[str, int] = {}
+    for _ in range(6):  # a few rounds of four calls at once; the kernel picks the process
+        peers = await asyncio.gather(*(two.answered_call() for _ in range(4)))
+        carriers.update({peer.call_sid: two.carrier_of(peer) for peer in peers})
+        await asyncio.gather(*(say_goodbye(peer) for peer in peers))
+        if len(set(carriers.values())) == 2:
+            break
+    assert len(set(carriers.values())) == 2, f"every call landed on one process: {carriers}"
+
+    for call_sid in carriers:
+        await settled(lambda: recorded_once(call_sid, Outcome.COMPLETED))
+    greetings = await sync_to_async(lambda: sorted(
+        Turn.objects.filter(call__call_sid__in=carriers, speaker=Speaker.AGENT, text=GREETING)
+        .values_list("call__call_sid", flat=True)))()  # fmt: skip
+    assert greetings == sorted(carriers), "each call's greeting is recorded exactly once"
+    assert await sync_to_async(Call.objects.filter(call_sid__in=carriers).count)() == len(carriers)
+
+
+async def test_a_process_that_dies_leaves_the_other_process_s_calls_alone_and_is_replaced(servers):
+    two = await asyncio.to_thread(servers, processes=2)
+    peers: dict[int, MediaStreamPeer] = {}
+    for _ in range(12):  # until each process carries a call, kept on the line
+        peer = await two.answered_call()
+        carrier = two.carrier_of(peer)
+        if carrier in peers:
+            await say_goodbye(peer)
+        else:
+            peers[carrier] = peer
+        if len(peers) == 2:
+            break
+    assert len(peers) == 2, "the calls never reached both processes"
+    doomed, survivor = sorted(peers)
+
+    os.kill(doomed, signal.SIGKILL)
+    await peers[doomed].wait_closed()
+    await say_goodbye(peers[survivor])  # the other process's call goes on to its end
+    await settled(lambda: recorded_once(peers[survivor].call_sid, Outcome.COMPLETED))
+
+    await asyncio.to_thread(two.wait_for_lines, "accepts connections", 3)
+    assert doomed not in two.server_pids() and survivor in two.server_pids() and len(two.server_pids()) == 2
+    again = await two.answered_call()  # still two processes serving
+    await say_goodbye(again)
+
+
+async def test_sigterm_lets_a_call_in_progress_finish_and_refuses_new_connections(servers):
+    one = await asyncio.to_thread(servers, processes=1)
+    peer = await one.answered_call()
+
+    one.signal(signal.SIGTERM)
+    await asyncio.to_thread(one.wait_for_lines, "draining")
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not await asyncio.to_thread(refuses_connections, one.port):
+        assert time.monotonic() < deadline, "new connections were still accepted while draining"
+        await asyncio.sleep(0.1)
+
+    await peer.say("what time do you close today?")  # the call in progress is served as usual
+    await peer.wait_for_heard(lambda text: "6" in text or "six" in text.lower())
+    assert one.runner.poll() is None, "the server stopped under a live call"
+    await say_goodbye(peer)
+    assert await asyncio.to_thread(one.wait_exit) == 0
+    await settled(lambda: recorded_once(peer.call_sid, Outcome.COMPLETED))
+    turns = await sync_to_async(lambda: list(Turn.objects.filter(call__call_sid=peer.call_sid)
+                                             .values_list("speaker", flat=True)))()  # fmt: skip
+    assert turns.count(Speaker.CALLER) == 2 and turns.count(Speaker.AGENT) >= 3  # all of it saved
+
+
+async def test_a_call_still_going_at_the_drain_limit_hears_a_goodbye_before_the_process_exits(servers):
+    one = await asyncio.to_thread(servers, processes=1, drain_seconds=1)
+    peer = await one.answered_call()
+
+    one.signal(signal.SIGTERM)
+    await peer.wait_for_heard("phone system is restarting")
+    await peer.wait_closed()
+    assert await asyncio.to_thread(one.wait_exit) == 0
+    await settled(lambda: recorded_once(peer.call_sid, Outcome.SERVER_RESTART))
+    assert RESTART_GOODBYE in await sync_to_async(lambda: list(
+        Turn.objects.filter(call__call_sid=peer.call_sid).values_list("text", flat=True)))()  # fmt: skip
+
+
+async def test_sighup_replaces_every_process_while_the_old_one_finishes_its_call(servers):
+    one = await asyncio.to_thread(servers, processes=1)
+    peer = await one.answered_call()
+    old = one.carrier_of(peer)
+
+    one.signal(signal.SIGHUP)
+    await asyncio.to_thread(one.wait_for_lines, "accepts connections", 2)
+    fresh = await one.answered_call()  # a new call reaches the new process
+    assert one.carrier_of(fresh) != old
+    await peer.say("what time do you close today?")  # the old process still serves its call
+    await peer.wait_for_heard(lambda text: "6" in text or "six" in text.lower())
+    await say_goodbye(peer)
+    await asyncio.to_thread(one.wait_for_lines, f"server process {old} drained and exited")
+    await say_goodbye(fresh)
+    for call_sid in (peer.call_sid, fresh.call_sid):
+        await settled(lambda: recorded_once(call_sid, Outcome.COMPLETED))
