@@ -21,6 +21,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from crm.phones import mask_phone
+from operations.logging import bind_call_sid
 from voice import metrics
 from voice.models import Outcome
 from voice.security import media_stream_url, stream_token_is_valid
@@ -149,6 +150,9 @@ class MediaStreamConsumer(AsyncWebsocketConsumer):
             await self.close(code=4403)
             return
         self.call_sid = call_sid
+        # This connection's task handles every later message and starts the session's tasks, which copy its
+        # context: from here on, every record logged for this call carries its CallSid (operations.logging).
+        bind_call_sid(call_sid)
         context = await database_sync_to_async(load_call_context)(call_sid)
         logger.info("call %s: stream started, caller %s", call_sid, mask_phone(context.from_number))
         self.session = CallSession(call_sid=call_sid, stream_sid=stream_sid, send=self._send_to_twilio,

@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from crm.phones import format_phone
+from operations.logging import call_context
 from voice import callflow, services
 from voice.models import Outcome
 from voice.providers.twilio import form_signature_is_valid
@@ -51,12 +52,14 @@ def twilio_webhook(view):
         if not form_signature_is_valid(url, request.POST, request.headers.get(SIGNATURE_HEADER)):
             log.warning("Refused a request to %s without a valid Twilio signature", request.path)
             return HttpResponseForbidden("Missing or invalid Twilio signature.", content_type="text/plain")
-        try:
-            return view(request)
-        except BadWebhook as error:
-            return HttpResponseBadRequest(str(error), content_type="text/plain")
-        except services.CallError as error:
-            return HttpResponseBadRequest(error.message, content_type="text/plain")
+        # Signed by Twilio: what is logged while answering belongs to this call (operations.logging).
+        with call_context(request.POST.get("CallSid", "").strip()):
+            try:
+                return view(request)
+            except BadWebhook as error:
+                return HttpResponseBadRequest(str(error), content_type="text/plain")
+            except services.CallError as error:
+                return HttpResponseBadRequest(error.message, content_type="text/plain")
 
     return csrf_exempt(require_POST(checked))
 
@@ -180,11 +183,12 @@ def whisper(request):
     advisor's leg. Whatever goes wrong, the advisor hears a neutral line and is connected: never an error.
     """
     handed_over = request.GET.get("call", "").strip()
-    try:
-        words = call_handover_summary(handed_over) if handed_over else ""
-    except DatabaseError:
-        log.exception("Whisper for call %s could not reach the database", handed_over)
-        words = ""
+    with call_context(handed_over):  # the caller's call, not the advisor's leg
+        try:
+            words = call_handover_summary(handed_over) if handed_over else ""
+        except DatabaseError:
+            log.exception("Whisper for call %s could not reach the database", handed_over)
+            words = ""
     return _twiml(callflow.whisper_twiml(words or callflow.NEUTRAL_WHISPER))
 
 
