@@ -4,6 +4,7 @@ against ONE server process (not a test: prints figures, exits 0).
     DEBUG=1 .venv/bin/python bench/voice_tools.py                    # rounds of 25, 50 and 100 calls
     DEBUG=1 .venv/bin/python bench/voice_tools.py --calls 100        # one round of 100 calls
     DEBUG=1 .venv/bin/python bench/voice_tools.py --sweep 10,40 --racers 4 --pool 8 --no-pin
+    DEBUG=1 .venv/bin/python bench/voice_tools.py --talk-window 60      # the calls' tool turns spread out
 
 Every round runs twice, on two server processes that differ only in AGENT_DATABASE_THREADS: 0 (the tools'
 database work goes through Channels' database_sync_to_async, i.e. ONE thread shared by every call on the
@@ -37,8 +38,11 @@ bays exactly min(racers, bays) of them get it and the others a clean refusal wit
 (SlotTakenError, or the tool's own check once the winners are in), never an error.
 
 A round: "ramp" (calls arrive RAMP_PER_SECOND a second and hear the greeting), "talk" (within
-TALK_JITTER_SECONDS every caller starts, so the tool turns of all N calls overlap; each caller hangs up
-once it has heard its answer), "hangup". Before the first round each server takes WARM_UP_CALLS calls that
+TALK_JITTER_SECONDS (2 s, or --talk-window) every caller starts, so by default the tool turns of all N calls
+overlap; each caller hangs up once it has heard its answer), "hangup". The default is the worst case, every
+call booking at the same moment. N calls on the line that each book once in a conversation of a few minutes
+bring far fewer tool turns at once: `--talk-window 60` spreads the N callers' first words over a minute
+(still about three times denser than 100 three-minute calls each booking once). Before the first round each server takes WARM_UP_CALLS calls that
 are not reported (a fresh process pays for imports, templates and database connections on first use).
 
 Figures, p50 / p95 nearest rank (voice.metrics.nearest_rank):
@@ -543,14 +547,14 @@ class Round:
 
 
 async def run_round(calls: int, threads: int, server, standins: Standins, plan: Plan, customers: list,
-                    seed: int) -> Round:  # fmt: skip
+                    seed: int, window: float = TALK_JITTER_SECONDS) -> Round:  # fmt: skip
     rng = random.Random(seed)
     endpoint = Endpoint.at(f"ws://127.0.0.1:{server.port}/ws/voice/", account_sid=standins.twilio.account_sid,
                            auth_token=standins.twilio.auth_token)  # fmt: skip
-    race_jitter = rng.uniform(0, TALK_JITTER_SECONDS)
+    race_jitter = rng.uniform(0, window)
     callers = [Caller(n, SimulatedCall(endpoint, from_number=customers[n].phone, twilio=standins.twilio),
                       plan.requests[n], n in plan.racers,
-                      race_jitter if n in plan.racers else rng.uniform(0, TALK_JITTER_SECONDS))
+                      race_jitter if n in plan.racers else rng.uniform(0, window))
                for n in range(calls)]  # fmt: skip
     gate, talk, greeted = asyncio.Semaphore(WEBHOOKS_IN_FLIGHT), asyncio.Event(), asyncio.Event()
     race = RaceGate(len(plan.racers))
@@ -790,7 +794,8 @@ def print_header(args, server_cpu, own_cpus) -> None:
     print(f"each call: greeting, \"I need an oil change on <day> around <time>\" -> get_available_slots -> offer, "
           f"\"yes\" -> book_appointment -> answer, hang up;")  # fmt: skip
     print(f"{args.racers} racers per round ask for one slot with {BAYS} bays; {CUSTOMERS:,} customers; database "
-          f"modes: AGENT_DATABASE_THREADS=0 (shared thread) and ={args.pool} (agent pool)")  # fmt: skip
+          f"modes: AGENT_DATABASE_THREADS=0 (shared thread) and ={args.pool} (agent pool); callers start "
+          f"talking within {args.talk_window:g} s of each other")  # fmt: skip
     print(line)
 
 
@@ -969,6 +974,8 @@ def parse_args():
     parser.add_argument("--racers", type=int, default=RACERS, help="callers per round racing for one slot")
     parser.add_argument("--pool", type=int, default=4, help="AGENT_DATABASE_THREADS of the second mode")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the server and this process to CPUs")
+    parser.add_argument("--talk-window", type=float, default=TALK_JITTER_SECONDS,
+                        help="seconds over which the callers start talking (default: all at once)")
     return parser.parse_args()
 
 
@@ -1001,7 +1008,8 @@ def main() -> int:
                     clear_schedule()
                     servers[threads].wait_until_idle()
                     result = asyncio.run(run_round(calls, threads, servers[threads], standins, plan,
-                                                   setup["callers"], seed=len(rounds) + 1))  # fmt: skip
+                                                   setup["callers"], seed=len(rounds) + 1,
+                                                   window=args.talk_window))  # fmt: skip
                     rounds.append(result)
                     print(f"  round of {calls} calls, AGENT_DATABASE_THREADS={threads}: {result.ok} ok, "
                           f"{result.checks.get('bookings')} booked, {result.seconds:.0f} s, inbound lag p99 "
