@@ -7,6 +7,7 @@ reused) under VAR_DIR.
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -85,6 +86,7 @@ INSTALLED_APPS = [
     "voice",
     "reminders",
     "operations",
+    "axes",  # throttled admin logins; its attempt and log pages show in the admin
 ]
 
 MIDDLEWARE = [
@@ -98,6 +100,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out username and address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "dealership.urls"
@@ -325,6 +335,25 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+# Admin logins (django-axes): a username tried from one address is locked after AXES_FAILURE_LIMIT failed
+# logins, for AXES_COOLOFF_MINUTES counted from the last try (trying again while locked starts it again); a
+# successful login clears the count. Other addresses, and other usernames, are not affected. A manager
+# unlocks by deleting the row in the admin (Axes > Access attempts).
+AXES_FAILURE_LIMIT = int(env_str("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_MINUTES = int(env_str("AXES_COOLOFF_MINUTES", "15"))
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_MINUTES < 1:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT and AXES_COOLOFF_MINUTES must be at least 1")
+AXES_COOLOFF_TIME = timedelta(minutes=AXES_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/login_locked.html"
+AXES_CLIENT_IP_CALLABLE = "operations.middleware.client_ip_address"
+AXES_VERBOSE = False  # no start-up banner on every command; attempts are logged with username and address masked
+# Reverse proxies in front of the server that append the client's address to X-Forwarded-For (a load balancer:
+# 1). 0: the address of the connection itself. Used by the login throttle; set it exactly, since a higher
+# number lets a client choose the address it is throttled under.
+TRUSTED_PROXY_COUNT = int(env_str("TRUSTED_PROXY_COUNT", "0"))
 
 # One line per event on stderr, the CallSid on every line of a call, phone numbers masked (operations.logging).
 # LOG_FORMAT: "plain" for people, "json" for a log collector (one JSON object per line, tracebacks included).

@@ -1,7 +1,10 @@
-"""Request handling that comes before the project's own: health probes."""
+"""Request handling that comes before the project's own: health probes, and the client's address behind proxies."""
 
 from __future__ import annotations
 
+import ipaddress
+
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.deprecation import MiddlewareMixin
 
@@ -19,3 +22,26 @@ class ProbeMiddleware(MiddlewareMixin):
         probe = health.PROBES.get(request.path_info)
         return probe(request) if probe is not None else None
 
+
+def client_ip_address(request: HttpRequest) -> str | None:
+    """The address a request came from, for login throttling (``AXES_CLIENT_IP_CALLABLE``).
+
+    With ``TRUSTED_PROXY_COUNT`` = 0 it is the connection's own address. With N proxies in front, each of which
+    appends the address it received the request from to ``X-Forwarded-For``, it is the N-th entry from the right:
+    the entries further left were written by the client and prove nothing. A header shorter than that, or an
+    entry that is not an IP address, means the request did not come through the proxies as configured, and the
+    connection's address is used.
+    """
+    remote = request.META.get("REMOTE_ADDR")
+    count = settings.TRUSTED_PROXY_COUNT
+    if count <= 0:
+        return remote
+    forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [entry for entry in forwarded if entry]
+    if len(forwarded) < count:
+        return remote
+    candidate = forwarded[-count]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
