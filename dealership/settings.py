@@ -335,6 +335,20 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_CONTENT_TYPE_NOSNIFF = True
+    # Plain http is redirected to https (the proxy in front must set X-Forwarded-Proto, or every request loops).
+    # The health probes answer before the redirect (operations.middleware.ProbeMiddleware).
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=SESSION_COOKIE_SECURE)
+    # HSTS: browsers use only https for this host for this many seconds (0: no header). A browser that saw the
+    # header keeps to it until it expires, whatever the server says later: lower it only for a trial.
+    SECURE_HSTS_SECONDS = int(env_str("SECURE_HSTS_SECONDS", str(365 * 24 * 3600) if SESSION_COOKIE_SECURE else "0"))
+    # The same for every subdomain of this host.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    # Off unless asked: "preload" lets anyone submit the domain to the browsers' built-in https-only list,
+    # which takes months to leave, so it is the domain owner's decision. Django's check for it (W021) is
+    # silenced while it is off on purpose.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=False)
+    if SECURE_HSTS_SECONDS and not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # Admin logins (django-axes): a username tried from one address is locked after AXES_FAILURE_LIMIT failed
 # logins, for AXES_COOLOFF_MINUTES counted from the last try (trying again while locked starts it again); a
