@@ -8,16 +8,22 @@
 The question is how many calls one server process carries with the inbound frame lag p99 under 20 ms,
 asked twice: at the talk peak (every agent speaking at once) and at a realistic mix (at any moment about
 40% of the agents speaking, the rest listening, or the caller speaking, or nobody). The verdict prints the
-largest passing number of calls for each, side by side.
+largest passing number of calls for each, side by side. A round passes a criterion when that phase's lag
+p99 is under the bound and every call was served in it; a mix round also has to have reached, on average,
+MIX_SHARE_FLOOR (3/4) of the 40% aimed at (an overloaded server answers late, callers wait longer, and
+fewer agents speak: that round was lighter than claimed).
 
 The sweep plays the rounds in order. Each criterion (talk, mix) stops being measured after two rounds in a
 row over the lag bound (larger rounds only get worse; the 100-call round, where the per-turn budgets are
 judged, always runs the talk peak; --keep-going measures them all), and a round with neither left is
 skipped. Then, for each criterion, --narrow (1) more round halves the gap between the largest N that
 passed and the smallest that failed (unless they are --resolution (25) apart or closer); such a round
-plays only the phase it narrows, without the arrivals. A round with both phases lasts about 90 s (a
-minute and a half plus N / RAMP_PER_SECOND), one with a single phase 45 to 75 s: the default sweep
-takes about 10 minutes (each round prints its duration; the total is printed at the end).
+plays only the phase it narrows, without the arrivals. A round with both phases lasts about 85 s plus
+N / RAMP_PER_SECOND (the ramp), a mix-only round about 45 s plus the ramp, a talk-only one about 40 s
+plus the ramp. The default sweep takes 10 to 12 minutes on a quiet machine (six rounds of both phases
+and no narrowing when everything passes up to 300 calls; more narrowing, fewer full rounds otherwise);
+--narrow 0 saves one to two minutes; --phases talk is the talk-peak-only run, three to six minutes.
+Each round prints its duration, and the total is printed at the end.
 
 The server (bench/voice_server.py: Daphne serving dealership.asgi:application) runs in a process of
 its own, pinned to one CPU; this process, pinned to the other(s), is the load generator: the callers
