@@ -17,6 +17,7 @@ An agent takes a ``database`` runner (anything with ``async run(function, *args,
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import threading
 from collections.abc import Callable
@@ -75,7 +76,10 @@ async def run(function: Callable[..., Result], *args: Any, **kwargs: Any) -> Res
     if threads <= 0:
         return await database_sync_to_async(function)(*args, **kwargs)
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_executor(threads), functools.partial(_in_pool_thread, function, args, kwargs))
+    # run_in_executor does not carry the caller's context (asyncio.to_thread does): copy it, so the pool's lines
+    # keep the call's logging context.
+    job = functools.partial(contextvars.copy_context().run, _in_pool_thread, function, args, kwargs)
+    return await loop.run_in_executor(_executor(threads), job)
 
 
 class ServerThreads:
@@ -122,7 +126,8 @@ class Sandbox:
         if self._closed:
             raise RuntimeError("this sandbox is closed")
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(self._job, function, args, kwargs))
+        job = functools.partial(contextvars.copy_context().run, self._job, function, args, kwargs)
+        return await loop.run_in_executor(self._executor, job)
 
     def _job(self, function: Callable[..., Result], args: tuple, kwargs: dict) -> Result:
         if self._outer is None:

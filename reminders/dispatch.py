@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from crm.models import ConsentSource
 from crm.phones import mask_phone, try_normalize_phone
+from operations.logging import call_context
 from reminders.models import ReminderCall, ReminderEvent, ReminderResult, ReminderStatus, SkipReason
 from reminders.planning import plan_missing, skip_reason
 from reminders.ratelimit import CallRateLimiter
@@ -326,8 +327,9 @@ def place(reminder_id: int, *, now: datetime | None = None, twilio: TwilioCalls 
         # No answer, or a server error: a call may exist. Its status callbacks or the repair will tell.
         log.warning("Reminder %s: %s; left dialing for the repair", reminder_id, error.message)
         return "not known: left for the repair"
-    _store_call_sid(reminder_id, call_sid, found.phone)
-    log.info("Reminder %s: calling %s (%s)", reminder_id, mask_phone(found.phone), call_sid)
+    with call_context(call_sid):  # from here on the lines belong to the call
+        _store_call_sid(reminder_id, call_sid, found.phone)
+        log.info("Reminder %s: calling %s (%s)", reminder_id, mask_phone(found.phone), call_sid)
     return "placed"
 
 
