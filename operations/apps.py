@@ -6,3 +6,8 @@ class OperationsConfig(AppConfig):
 
     name = "operations"
     verbose_name = "Operations"
+
+    def ready(self) -> None:
+        from operations import metrics
+
+        metrics.connect_celery()
