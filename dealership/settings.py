@@ -395,6 +395,12 @@ LOGGING = {
     },
 }
 
+# --------------------------------------------------------------------------- metrics
+
+# /metrics (Prometheus) answers only "Authorization: Bearer <METRICS_TOKEN>"; unset, it does not exist (404).
+# PROMETHEUS_MULTIPROC_DIR, read by prometheus-client itself, adds up every server and worker process.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+
 # --------------------------------------------------------------------------- demo
 
 # `manage.py load_demo --admin` creates this staff user; without a password one is generated.
