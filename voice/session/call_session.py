@@ -34,7 +34,7 @@ from agent.records import ToolInvocation
 from agent.tools.calls import END_CALL, TRANSFER
 from operations import draining
 from voice import metrics, services
-from voice.models import Outcome, Speaker as SpeakerRole
+from voice.models import Outcome, Purpose, Speaker as SpeakerRole
 from voice.providers import deepgram
 from voice.selectors import number_to_ring
 from voice.session import answering_machine, handover
@@ -193,6 +193,7 @@ class CallSession:
         self._call_events = (CallEvents(call_sid, self._on_call_event, on_quiet=self._check_stored_detection)
                              if hears_call_events else None)  # fmt: skip
         self.done = asyncio.Event()
+        self._live = metrics.LiveCall(Purpose.REMINDER if hears_call_events else Purpose.CUSTOMER_CALL)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -200,6 +201,7 @@ class CallSession:
         """Open the speech sockets and speak the greeting at once (no model round trip)."""
         await _mark_stream_started(call_sid=self.call_sid, stream_sid=self.stream_sid)
         draining.register(self)  # a restart of this process waits for the call to end
+        self._live.begin()
         self._spawn(self._recorder(), "recorder")
         self._spawn(self._pacer.run(), "pacer")
         self._spawn(self._listener.run(), "listener")
@@ -306,6 +308,7 @@ class CallSession:
         if self._closed.is_set():
             return
         self._closed.set()
+        self._live.end()  # out of the calls in progress now, however the rest goes
         turn = self._current
         if turn is not None and not turn.finished:
             self._save_agent_turn(turn, interrupted=not turn.all_heard())
@@ -321,6 +324,7 @@ class CallSession:
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._agent.aclose(), timeout=30)  # writes still running land first
         final_outcome = None if self._handed_over else (self._outcome or outcome)
+        self._live.count_outcome(final_outcome)
         if final_outcome:
             self._records.put_nowait(("finish", {"outcome": final_outcome, "reason": reason, "error": error}))
         self._records.put_nowait(None)
@@ -571,9 +575,9 @@ class CallSession:
         if found and found[0].first_frame_at is None:
             turn = found[0]
             turn.first_frame_at = time.monotonic()
-            own = turn.server_ms()
-            if own is not None:
-                metrics.SERVER_TURN_MS.observe(own)
+            final = turn.answers_final_at  # the same moments as the turn's saved timings
+            metrics.observe_turn(server_ms=turn.server_ms(),
+                                 first_audio_ms=None if final is None else (turn.first_frame_at - final) * 1000)
 
     async def _finish_turn(self, turn: AgentTurn) -> None:
         """Everything the agent said was heard: keep it, then do what it asked (hang up, hand over)."""
@@ -700,6 +704,7 @@ class CallSession:
 
     def _record(self, speaker: str, text: str, *, heard_text: str = "", interrupted: bool = False,
                 started_at: datetime, timings: dict | None = None, tools=()) -> None:  # fmt: skip
+        metrics.turn_saved(speaker, interrupted=interrupted)
         self._records.put_nowait(("turn", {
             "speaker": speaker, "text": text, "heard_text": heard_text, "interrupted": interrupted,
             "started_at": started_at, "ended_at": timezone.now(), "timings": timings or {}, "tools": list(tools),
