@@ -15,10 +15,11 @@ from collections.abc import Callable
 from django.conf import settings
 from django.utils import timezone
 
+from agent import metrics
 from agent.events import ToolCall
 from agent.records import InvocationRecorder, ToolInvocation
 from agent.tools.base import ToolContext, ToolKind, ToolResult
-from agent.tools.registry import TOOLS, run_tool
+from agent.tools.registry import SOMETHING_WENT_WRONG, TOOLS, run_tool
 
 TOO_SLOW = "Sorry, that's taking longer than it should on my side."
 # Results after which the caller's facts (name, vehicles, appointments) are read again.
@@ -40,10 +41,12 @@ class ToolRunner:
         started_at, started = timezone.now(), time.monotonic()
         work = asyncio.ensure_future(self._database.run(run_tool, self.context, call))
         moment = (started_at, started, round_number)
+        timed_out = False
         try:
             # A write is shielded: neither the time limit nor an interruption stops it once it has started.
             result = await asyncio.wait_for(asyncio.shield(work), timeout=settings.AGENT_TOOL_TIMEOUT_SECONDS)
         except TimeoutError:
+            timed_out = True
             if kind is ToolKind.WRITE:
                 work.add_done_callback(lambda done: self._late_result(call, done, moment))
             else:
@@ -58,16 +61,20 @@ class ToolRunner:
             result = await work  # a write finishes, whatever happens around it
             self._report(call, kind, result, moment)
             raise
-        return self._report(call, kind, result, moment)
+        return self._report(call, kind, result, moment, timed_out=timed_out)
 
     def _report(self, call: ToolCall, kind: ToolKind, result: ToolResult, moment, *,
-                cancelled: bool = False) -> ToolInvocation:  # fmt: skip
+                cancelled: bool = False, timed_out: bool = False, late: bool = False) -> ToolInvocation:  # fmt: skip
         started_at, started, round_number = moment
         if result.ok and (kind is ToolKind.WRITE or call.name in IDENTIFYING):
             self.stale = True
         invocation = ToolInvocation(call=call, kind=kind, result=result, started_at=started_at,
                                     duration_ms=(time.monotonic() - started) * 1000, round=round_number,
                                     cancelled=cancelled)  # fmt: skip
+        if not late:  # a late write was counted when it overran its limit
+            metrics.tool_call_finished(call.name if call.name in TOOLS else "unknown",
+                                       _result_label(result, cancelled=cancelled, timed_out=timed_out),
+                                       invocation.duration_ms / 1000)  # fmt: skip
         if self._recorder is not None:
             self._recorder.tool_finished(invocation)
         return invocation
@@ -77,6 +84,17 @@ class ToolRunner:
         if done.cancelled() or done.exception() is not None:
             return
         result = done.result()
-        self._report(call, ToolKind.WRITE, result, moment)
+        self._report(call, ToolKind.WRITE, result, moment, late=True)
         if self._on_late_write is not None:
             self._on_late_write(call, result)
+
+
+def _result_label(result: ToolResult, *, cancelled: bool, timed_out: bool) -> str:
+    if cancelled:
+        return "cancelled"
+    if timed_out:
+        return "timeout"
+    if result.ok:
+        return "ok"
+    # run_tool's own failures (an exception in the tool, a tool that does not exist) say this sentence.
+    return "error" if result.say == SOMETHING_WENT_WRONG else "refused"
