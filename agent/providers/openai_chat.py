@@ -13,6 +13,7 @@ from django.conf import settings
 from agent import metrics
 from agent.events import AgentError, TextDelta, TextDone, ToolCall
 from agent.providers.loop_clients import LoopClients
+from operations import metrics as prometheus
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class OpenAIChat:
                 "/chat/completions", body=body, cast_to=object, stream=True, stream_cls=openai.AsyncStream[object]
             )
         except openai.APIError as exc:
+            _count(exc)
             raise AgentError(_describe(exc)) from exc
         calls: dict[int, dict] = {}
         try:
@@ -97,6 +99,7 @@ class OpenAIChat:
                     call["name"] = function.get("name") or call["name"]
                     call["arguments"] += function.get("arguments") or ""
         except openai.APIError as exc:
+            _count(exc, streaming=True)
             raise AgentError(_describe(exc)) from exc
         finally:
             await stream.close()  # stops generation when the caller barged in
@@ -110,6 +113,19 @@ class OpenAIChat:
                 arguments = None
             yield ToolCall(id=call["id"] or f"call_{index}", name=call["name"], arguments=arguments,
                            raw_arguments=call["arguments"])  # fmt: skip
+
+
+def _count(exc: openai.APIError, *, streaming: bool = False) -> None:
+    """One failed request to the model, by kind (operations.metrics.PROVIDER_ERRORS)."""
+    if isinstance(exc, openai.APITimeoutError):
+        kind = "timeout"
+    elif isinstance(exc, openai.APIStatusError):
+        kind = prometheus.http_error_kind(exc.status_code)
+    elif isinstance(exc, openai.APIConnectionError):
+        kind = "dropped" if streaming else "connect"
+    else:  # an error event or a malformed chunk in the stream
+        kind = "dropped"
+    prometheus.provider_error("openai", kind)
 
 
 def _describe(exc: openai.APIError) -> str:
@@ -154,8 +170,10 @@ def complete(messages: list[dict], *, max_tokens: int) -> str:
                 model=settings.OPENAI_MODEL, messages=messages, max_completion_tokens=max_tokens
             )
     except openai.APIError as exc:
+        _count(exc)
         raise AgentError(_describe(exc)) from exc
     except openai.OpenAIError as exc:
+        prometheus.provider_error("openai", "client")
         raise AgentError(f"the model could not be asked ({type(exc).__name__})") from exc
     text = (response.choices[0].message.content or "").strip() if response.choices else ""
     if not text:

@@ -17,6 +17,7 @@ from deepgram.speak.v1.types import SpeakV1Text
 from django.conf import settings
 
 from agent.providers.loop_clients import LoopClients
+from operations import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -147,8 +148,10 @@ class Listener:
         failures = 0
         dg = client()
         while not self._closing:
+            connected = False
             try:
                 async with dg.listen.v1.connect(**self.options()) as connection:
+                    connected = True
                     if failures:
                         self.events.put_nowait(ListenerReconnected(attempt=failures, at=time.monotonic()))
                     failures = 0
@@ -157,10 +160,13 @@ class Listener:
                 raise
             except Exception as exc:  # a refused connection, a dropped socket, a bad message
                 logger.warning("speech-to-text socket failed: %s", exc)
+                if not self._closing:
+                    metrics.provider_error("deepgram_stt", "dropped" if connected else "connect")
             if self._closing:
                 return
             failures += 1
             if failures > self._max_reconnects:
+                metrics.provider_error("deepgram_stt", "gave_up")
                 self.events.put_nowait(ListenerFailed(reason="speech-to-text unavailable", at=time.monotonic()))
                 return
             await asyncio.sleep(min(0.2 * 2 ** (failures - 1), 2.0))
@@ -274,6 +280,7 @@ class Speaker:
             self._connection = await self._stack.__aenter__()
         except Exception as exc:
             self._stack = self._connection = None
+            metrics.provider_error("deepgram_tts", "connect")
             raise SpeakerError(f"text-to-speech could not connect: {exc}") from exc
         self._in_flight, self._discarding = [], False
         self._reader = asyncio.create_task(self._read(self._connection), name="tts-reader")
@@ -286,6 +293,7 @@ class Speaker:
             await self._connection.send_text(SpeakV1Text(text=text))
             await self._connection.send_flush()
         except Exception as exc:
+            metrics.provider_error("deepgram_tts", "send")
             raise SpeakerError(f"text-to-speech failed: {exc}") from exc
 
     async def clear(self) -> None:
@@ -296,6 +304,7 @@ class Speaker:
         try:
             await self._connection.send_clear()
         except Exception as exc:
+            metrics.provider_error("deepgram_tts", "send")
             raise SpeakerError(f"text-to-speech failed: {exc}") from exc
 
     async def _read(self, connection) -> None:
@@ -320,6 +329,7 @@ class Speaker:
         if connection is self._connection:
             self._connection = None  # the next say() opens a new socket
             if self._in_flight:
+                metrics.provider_error("deepgram_tts", "dropped")  # sentences owed will never come
                 self.events.put_nowait(SpeechLost(error=error))
                 self._in_flight.clear()
 

@@ -18,11 +18,14 @@ from datetime import date, datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
+from requests.exceptions import Timeout
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.voice_response import Connect, VoiceResponse
+
+from operations import metrics
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +234,17 @@ def _call_info(call) -> CallInfo:
                     created_at=call.date_created, started_at=call.start_time)  # fmt: skip
 
 
+def _error_kind(exc: Exception) -> str:
+    """A failed REST request, by kind (operations.metrics.PROVIDER_ERRORS)."""
+    if isinstance(exc, TwilioRestException):
+        return metrics.http_error_kind(exc.status)
+    if isinstance(exc, Timeout):
+        return "timeout"
+    if isinstance(exc, OSError):
+        return "connect"
+    return "client"  # the SDK refused before asking
+
+
 class TwilioCalls:
     """The REST calls made on a live call: hang up, replace its TwiML (e.g. to transfer), check credentials;
     and placing a call, asking about one, and listing the calls to a number.
@@ -293,6 +307,7 @@ class TwilioCalls:
         except TwilioError:
             raise
         except (TwilioException, OSError) as exc:  # requests' errors are OSErrors
+            metrics.provider_error("twilio", _error_kind(exc))
             error = self._error(action, exc)
             log.warning("%s", error.message)
             raise error from None
