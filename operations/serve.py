@@ -30,6 +30,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from operations.metrics import process_exited  # prometheus-client only: no Django here
+
 logger = logging.getLogger("operations.serve")
 
 READY_SECONDS = 90  # a new process that does not accept connections by then is taken for broken
@@ -169,14 +171,6 @@ class Runner:
             time.sleep(0.1)
         logger.info("every server process has exited")
         return 0
-
-
-def process_exited(pid: int) -> None:
-    """Multi-process metrics: a process's live gauges stop counting once it is gone."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        from prometheus_client import multiprocess
-
-        multiprocess.mark_process_dead(pid)
 
 
 def open_listener(host: str, port: int) -> socket.socket:

@@ -9,12 +9,15 @@ holding the stream's TCP connection), not from anything the product says about i
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -29,6 +32,7 @@ from django.conf import settings
 from django.db import connection
 
 from crm.selectors import dealership_profile
+from dealership.devservices import EmbeddedRedis
 from scheduling.models import OpeningHours
 from standins import MediaStreamPeer
 from standins._background import WAIT_SECONDS
@@ -43,6 +47,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GREETING = "Thanks for calling Saguaro Motors service."
 CALLER = "+16025550111"
 START_SECONDS = 120  # bounds for a process to start or stop on a busy machine, not measures
+SERVER_APPLICATION_NAME = "dealership-server-under-test"
 
 
 def free_port() -> int:
@@ -62,7 +67,7 @@ def refuses_connections(port: int) -> bool:
 class Servers:
     """``python -m operations.serve`` in a process of its own, and what it printed."""
 
-    def __init__(self, *, processes: int, deepgram, twilio, drain_seconds: float = 900):
+    def __init__(self, *, processes: int, deepgram, twilio, redis_url: str, drain_seconds: float = 900):
         self.port = free_port()
         self.twilio = twilio
         self.lines: list[str] = []
@@ -71,7 +76,7 @@ class Servers:
             **os.environ,
             "DEBUG": "false",
             "DATABASE_URL": database_url,
-            "REDIS_URL": settings.REDIS_URL,
+            "REDIS_URL": redis_url,
             "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
             "TWILIO_ACCOUNT_SID": twilio.account_sid,
             "TWILIO_AUTH_TOKEN": twilio.auth_token,
@@ -83,6 +88,7 @@ class Servers:
             "VOICE_SILENCE_SECONDS": "60",
             "SERVER_DRAIN_SECONDS": str(drain_seconds),
             "PYTHONUNBUFFERED": "1",
+            "PGAPPNAME": SERVER_APPLICATION_NAME,  # libpq's: tells their database sessions from this process's
         }
         environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.runner = subprocess.Popen(
@@ -192,12 +198,25 @@ def dealership(db):
         OpeningHours.objects.create(weekday=weekday, opens="07:00", closes="18:00")
 
 
+@pytest.fixture(scope="module")
+def private_redis():
+    """A Redis of these servers' own: the tasks their calls queue (summaries) carry ids of the test database and
+    must never reach a worker of the shared development Redis, which would run them against its own database."""
+    directory = tempfile.mkdtemp(prefix="server_processes_")
+    redis = EmbeddedRedis(Path(directory))
+    url = redis.acquire()
+    yield url
+    atexit.unregister(redis.release)
+    redis.release(os.getpid())
+    shutil.rmtree(directory, ignore_errors=True)
+
+
 @pytest.fixture
-def servers(dealership, fake_deepgram, fake_twilio):  # noqa: F811
+def servers(dealership, fake_deepgram, fake_twilio, private_redis):  # noqa: F811
     started: list[Servers] = []
 
     def start(**options) -> Servers:
-        started.append(Servers(deepgram=fake_deepgram, twilio=fake_twilio, **options))
+        started.append(Servers(deepgram=fake_deepgram, twilio=fake_twilio, redis_url=private_redis, **options))
         return started[-1]
 
     yield start
@@ -207,7 +226,7 @@ def servers(dealership, fake_deepgram, fake_twilio):  # noqa: F811
     # database cannot be flushed and dropped.
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
+                       "WHERE datname = current_database() AND application_name = %s", [SERVER_APPLICATION_NAME])
 
 
 async def test_calls_spread_over_two_processes_and_each_is_recorded_once(servers):
