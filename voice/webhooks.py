@@ -21,7 +21,7 @@ from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbid
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from crm.phones import format_phone
+from crm.phones import format_phone, mask_phone
 from operations.logging import call_context
 from voice import callflow, services
 from voice.models import Outcome
@@ -111,7 +111,9 @@ def incoming(request):
     if missing:
         reason = f"The phone agent is not configured ({', '.join(missing)} empty)."
         services.call_note_fallback(call_sid=call.call_sid, reason=reason)
+        log.warning("Incoming call from %s: %s", mask_phone(call.from_number), reason)
         return _twiml(callflow.fallback_twiml())
+    log.info("Incoming call from %s: connecting it to the agent's media stream", mask_phone(call.from_number))
     return _twiml(callflow.stream_twiml(call.call_sid))
 
 
