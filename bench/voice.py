@@ -270,6 +270,7 @@ class Round:
     send_lags_ms: dict[str, list[float]] = field(default_factory=dict)  # phase -> the load generator's lags
     speaking: dict[str, list[float]] = field(default_factory=dict)  # phase -> share of calls hearing the agent
     exchanges: list[Exchange] = field(default_factory=list)
+    mix_cut: int = 0  # agent utterances the callers heard cut off during the mix (they spoke over a stalled answer)
     turns: list[Turn] = field(default_factory=list)  # the talk peak's agent turns
     mix_turns: list[Turn] = field(default_factory=list)
     phases: dict[str, dict] = field(default_factory=dict)  # the server's figures, by phase
@@ -333,7 +334,7 @@ class Caller:
                 return
 
     async def converse(self, offset: float) -> None:
-        """The mix, until cancelled: ask, hear the whole answer, pause so that the agent speaks MIX_SHARE of the time."""
+        """The mix, until cancelled: ask, hear the whole answer, pause so the agent speaks MIX_SHARE of the time."""
         await asyncio.sleep(offset)
         while True:
             exchange = await self.exchange("mix", self.rng.choice(self.pool.questions))
@@ -468,6 +469,9 @@ async def run_round(calls: int, ran: tuple[str, ...], server: ServerProcess, sta
     for phase, start, end, following in driver.windows(ended):
         result.speaking[phase] = sampler.between(start, end)
         result.send_lags_ms[phase] = [lag for c in callers for lag in c.send_lags(phase, following)]
+        if phase in ("mix-lead-in", "mix"):
+            result.mix_cut += sum(1 for c in callers if c.call.peer for e in c.call.peer.timeline
+                                  if e.kind == "cut" and start <= e.t < end)  # fmt: skip
     for caller in callers:
         for phase, error in caller.errors.items():
             result.errors.append(f"{phase}: {error}")
@@ -600,9 +604,10 @@ def print_tables(rounds: list[Round]) -> None:
 
 def print_talk_tables(rounds: list[Round]) -> None:
     print("Talk peak. Latency per call and turn, ms, p50 / p95. Greeting: stream start -> first frame at the caller,")
-    print("for calls arriving 1/s with the N on the line (ramp greeting: the N calls themselves, arriving 10/s). 1st")
-    print("frame, 1st token, TTS 1st byte: from the caller's final transcript (call records). Server turn: the server's")
-    print("own time per turn (its metrics). Caller waited: end of the caller's speech -> first agent audio, at the caller.")
+    print("for calls arriving 1/s with the N on the line (ramp greeting: the N calls themselves, arriving 10/s).")
+    print("1st frame, 1st token, TTS 1st byte: from the caller's final transcript (call records). Server turn: the")
+    print("server's own time per turn (its metrics). Caller waited: end of the caller's speech -> first agent audio,")
+    print("at the caller.")
     print(f"  {'calls':>5} {'ok':>4} {'turns':>5}  {'greeting':>11}  {'ramp greeting':>13}  {'1st frame':>11}  "
           f"{'1st token':>11}  {'TTS 1st byte':>12}  {'server turn p50/p95/p99':>23}  "
           f"{'caller waited':>13}")  # fmt: skip
@@ -615,9 +620,10 @@ def print_talk_tables(rounds: list[Round]) -> None:
               f"{_pair(r.turn_values('tts_first_byte_ms')):>12}  {server:>23}  "
               f"{_pair(r.caller_wait_ms.get('talk', [])):>13}")  # fmt: skip
     print()
-    print("Talk peak, load: inbound frame lag in the server (all N calls streaming, nearly every agent speaking) against")
-    print("the load generator's own send lag, ms. 'server lag' is voice.metrics INBOUND_LAG_MS: each frame against the")
-    print("earliest arrival its stream has shown. Speaking: share of the calls receiving agent audio, mean / p95.")
+    print("Talk peak, load: inbound frame lag in the server (all N calls streaming, nearly every agent speaking)")
+    print("against the load generator's own send lag, ms. 'server lag' is voice.metrics INBOUND_LAG_MS: each frame")
+    print("against the earliest arrival its stream has shown. Speaking: share of the calls receiving agent audio,")
+    print("mean / p95.")
     print(f"  {'calls':>5}  {'frames/s':>8}  {'server lag p50 / p95 / p99 / max':>33}  "
           f"{'send lag p50 / p99 / max':>25}  {'server CPU':>10}  {'speaking':>9}  {'arrivals p99':>12}  "
           f"{'ramp p99':>8}  {'ramp send p99':>13}  {'listen p99, CPU':>15}")  # fmt: skip
@@ -637,21 +643,23 @@ def print_talk_tables(rounds: list[Round]) -> None:
 
 
 def print_mix_table(rounds: list[Round]) -> None:
-    print(f"Realistic mix, the {MIX_SECONDS:g} s after the lead-in: callers ask, hear the whole answer and pause, out of "
-          "phase. Speaking: the")
-    print(f"measured share of calls receiving agent audio (sampled every {SAMPLE_SECONDS * 1000:.0f} ms), mean / p95; "
-          f"the aim is {MIX_SHARE:.0%}. Exchanges:")
-    print("asked in the whole mix; answer and pause: mean seconds. Server lag and send lag as for the talk peak, ms;")
-    print("1st frame (p50 / p95) and server turn (p95): the turns of the mix. Full GC: count / longest pause, ms.")
-    print(f"  {'calls':>5}  {'speaking':>9}  {'exchanges':>9}  {'answer':>6}  {'pause':>5}  {'frames/s':>8}  "
-          f"{'server lag p50 / p95 / p99 / max':>33}  {'send lag p50 / p99 / max':>25}  {'server CPU':>10}  "
-          f"{'1st frame':>11}  {'turn p95':>8}  {'full GC':>9}")  # fmt: skip
+    print(f"Realistic mix, the {MIX_SECONDS:g} s after the lead-in: callers ask, hear the whole answer and pause, "
+          "out of phase.")  # fmt: skip
+    print(f"Speaking: the measured share of calls receiving agent audio (sampled every "
+          f"{SAMPLE_SECONDS * 1000:.0f} ms), mean / p95; the aim is {MIX_SHARE:.0%}.")  # fmt: skip
+    print("Exchanges: questions answered in the whole mix; cut: answers cut off (the caller asked again after 0.5 s")
+    print("of silence mid-answer: a server falling behind); answer and pause: mean seconds. Server lag and send lag")
+    print("as for the talk peak, ms; 1st frame (p50 / p95) and server turn (p95): the turns of the mix, ms. Full GC:")
+    print("count / longest pause, ms.")
+    print(f"  {'calls':>5}  {'speaking':>9}  {'exchanges':>9}  {'cut':>4}  {'answer':>6}  {'pause':>5}  "
+          f"{'frames/s':>8}  {'server lag p50 / p95 / p99 / max':>33}  {'send lag p50 / p99 / max':>25}  "
+          f"{'server CPU':>10}  {'1st frame':>11}  {'turn p95':>8}  {'full GC':>9}")  # fmt: skip
     for r in rounds:
         mixed = [e for e in r.exchanges if e.phase == "mix"]
         turn = r.phases.get("mix", {}).get("server_turn_ms", {})
         full = r.phases.get("mix", {}).get("gc", {}).get("2")
         gc_text = f"{full['count']} / {full['max_ms']:.0f}" if full else "-"
-        print(f"  {r.calls:>5}  {_share(r.speaking.get('mix')):>9}  {len(mixed):>9}  "
+        print(f"  {r.calls:>5}  {_share(r.speaking.get('mix')):>9}  {len(mixed):>9}  {r.mix_cut:>4}  "
               f"{_f(_mean(e.answer_seconds for e in mixed), 1):>6}  "
               f"{_f(_mean(e.pause_seconds for e in mixed), 1):>5}  {_load(r, 'mix')}  "
               f"{_pair(r.turn_values('first_frame_ms', r.mix_turns)):>11}  {_f(turn.get('p95'), 1):>8}  "
