@@ -858,6 +858,7 @@ def main() -> int:
 
 def _end_connections() -> None:
     """The server process is gone; end any connection of ours still open, or the database cannot be dropped."""
+    connections.close_all()  # a connection of this thread may be stale (the database was restarted): start afresh
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                        "WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
