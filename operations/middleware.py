@@ -9,18 +9,23 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.deprecation import MiddlewareMixin
 
 from operations import health
+from operations.metrics_view import metrics_view
+
+# Asked for by machines inside the network: load balancers and Prometheus. /metrics checks its own token.
+EARLY = {**health.PROBES, "/metrics": metrics_view}
 
 
 class ProbeMiddleware(MiddlewareMixin):
-    """Answers ``/healthz`` and ``/readyz`` before any other middleware sees the request.
+    """Answers ``/healthz``, ``/readyz`` and ``/metrics`` before any other middleware sees the request.
 
-    First in ``MIDDLEWARE``: load balancers probe by IP address (not a host in ``ALLOWED_HOSTS``) and over plain
-    http inside the network (no redirect to https), and a probe needs no session, no user and no CSRF token.
+    First in ``MIDDLEWARE``: load balancers and scrapers reach a server process by IP address (not a host in
+    ``ALLOWED_HOSTS``) and over plain http inside the network (no redirect to https), and need no session, no
+    user and no CSRF token.
     """
 
     def process_request(self, request: HttpRequest) -> HttpResponse | None:
-        probe = health.PROBES.get(request.path_info)
-        return probe(request) if probe is not None else None
+        view = EARLY.get(request.path_info)
+        return view(request) if view is not None else None
 
 
 def client_ip_address(request: HttpRequest) -> str | None:

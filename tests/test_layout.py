@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ["agent", "crm", "dealership", "knowledge", "scheduling", "voice", "standins"]
+PACKAGES = ["agent", "crm", "dealership", "knowledge", "operations", "scheduling", "voice", "standins"]
 OPTIONAL_PACKAGES = ["reminders"]  # checked when present
 SCRIPTS = ["bench"]  # not a package, but run by deployments (the voice benchmarks use the stand-ins)
 TEST_PACKAGE = "tests"
@@ -121,6 +121,8 @@ def test_lookalikes_are_not_caught(source):
 @pytest.mark.parametrize("package, importers", [
     ("reminders", ["agent", "crm", "dealership", "knowledge", "scheduling", "voice"]),  # nothing imports reminders
     ("voice", ["agent", "crm", "knowledge", "scheduling"]),  # the agent knows nothing of phones
+    # Operations (server processes, health, metrics, logs) is infrastructure every app may use: it uses none.
+    *[(app, ["operations"]) for app in ("agent", "crm", "knowledge", "reminders", "scheduling", "voice")],
 ])  # fmt: skip
 def test_dependencies_point_one_way(package, importers):
     offences = _offences(importers, package)

@@ -109,6 +109,15 @@ def test_the_token_gets_the_figures_in_prometheus_text_never_cached(client, metr
     assert families["dealership_provider_errors"].documentation
 
 
+def test_a_scraper_inside_the_network_reaches_it_by_address_over_plain_http(client, metrics_token, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    assert client.get("/admin/login/", HTTP_HOST="10.0.0.5:8000").status_code == 400  # the site refuses the host
+    response = client.get("/metrics", HTTP_HOST="10.0.0.5:8000", headers=headers)
+    assert response.status_code == 200 and b"dealership_calls_in_progress" in response.content
+    assert client.get("/metrics", HTTP_HOST="10.0.0.5:8000").status_code == 401  # the token is still needed
+
+
 def test_only_get_is_answered(client, metrics_token):
     headers = {"Authorization": f"Bearer {TOKEN}"}
     assert client.post("/metrics", headers=headers).status_code == 405
