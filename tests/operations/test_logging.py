@@ -13,21 +13,14 @@ import json
 import logging
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlencode
-from xml.etree import ElementTree
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
 from operations.logging import (
@@ -39,22 +32,21 @@ from operations.logging import (
     mask_phone_numbers,
 )
 from standins import MediaStreamPeer
-from standins._background import WAIT_SECONDS
-from tests.standins.fixtures import fake_deepgram, fake_openai, fake_twilio  # noqa: F401
-from tests.voice.conftest import (  # noqa: F401 - fixtures
-    PUBLIC_BASE_URL,
-    call_sid,
-    twilio_post,
-    twilio_signature,
-    twilio_webhook_settings,
+from tests.operations.servers import (
+    PROCESS_SECONDS,
+    ROOT,
+    end_server_sessions,
+    place_call,
+    server_environment,
+    terminate,
+    until,
 )
+from tests.standins.fixtures import fake_deepgram, fake_openai, fake_twilio  # noqa: F401
+from tests.voice.conftest import call_sid, twilio_post, twilio_webhook_settings  # noqa: F401 - fixtures
 from tests.voice.test_call_flow import GREETING, hears, shop  # noqa: F401 - a fixture and a helper
 from voice import services
-from voice.models import Speaker
+from voice.models import Call, Outcome, Speaker
 from voice.tasks import summarize_call
-
-ROOT = Path(__file__).resolve().parents[2]
-START_SECONDS = 120  # a bound for a server process to start on a busy machine, not a measure
 CALL_A = "CA" + "0123456789abcdef" * 2
 CALL_B = "CA" + "fedcba9876543210" * 2
 
@@ -276,31 +268,11 @@ def test_the_summary_task_logs_as_part_of_its_call(fake_openai, settings, caplog
 class JsonLoggingServer:
     """``python -m daphne`` serving the project in a process of its own with LOG_FORMAT=json, and what it logged."""
 
-    def __init__(self, *, deepgram, openai, twilio):
+    def __init__(self, *, deepgram, openai, twilio, redis_url: str):
         self.twilio = twilio
         self.lines: list[str] = []
-        environment = {
-            **os.environ,
-            "DEBUG": "false",
-            "LOG_FORMAT": "json",
-            "LOG_LEVEL": "INFO",
-            "DATABASE_URL": settings.DATABASE_URL.rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"],
-            "REDIS_URL": settings.REDIS_URL,
-            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-            "TWILIO_ACCOUNT_SID": twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": twilio.auth_token,
-            "TWILIO_API_BASE_URL": twilio.base_url,
-            "DEEPGRAM_API_KEY": deepgram.api_key,
-            "DEEPGRAM_BASE_URL": deepgram.http_base,
-            "OPENAI_API_KEY": openai.api_key,
-            "OPENAI_BASE_URL": openai.base_url,
-            "GOOGLE_SERVICE_ACCOUNT_FILE": "",
-            "KNOWLEDGE_EMBEDDING_PROVIDER": "none",
-            "VOICE_AGENT_TIMEOUT_SECONDS": "20",
-            "VOICE_SILENCE_SECONDS": "60",
-            "PYTHONUNBUFFERED": "1",
-        }
-        environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        environment = server_environment(deepgram=deepgram, twilio=twilio, openai=openai, redis_url=redis_url,
+                                         LOG_FORMAT="json", LOG_LEVEL="INFO")  # fmt: skip
         self.process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0", "dealership.asgi:application"],
             cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -314,7 +286,7 @@ class JsonLoggingServer:
             self.lines.append(line.rstrip("\n"))
 
     def wait_for(self, pattern: str) -> re.Match:
-        deadline = time.monotonic() + START_SECONDS
+        deadline = time.monotonic() + PROCESS_SECONDS
         while True:
             found = next(filter(None, (re.search(pattern, line) for line in list(self.lines))), None)
             if found:
@@ -323,55 +295,39 @@ class JsonLoggingServer:
             assert time.monotonic() < deadline, f"the server never logged {pattern!r}:\n" + "\n".join(self.lines[-40:])
             time.sleep(0.05)
 
-    def kill(self) -> list[str]:
-        """End the process at once (a call that ends would queue its summary for a Celery worker) and return every
-        line it wrote to stderr."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(30)
+    async def call(self, caller: str) -> MediaStreamPeer:
+        """A call from ``caller`` placed as Twilio places it; its stream not connected yet."""
+        return await place_call(self.port, self.twilio, caller=caller)
+
+    def stop(self) -> list[str]:
+        """Stop the process as a service manager does and return every line it wrote to stderr."""
+        terminate(self.process)
         self._reader.join(30)
         return list(self.lines)
 
-    def incoming_call(self, caller: str) -> tuple[str, dict]:
-        """Twilio's signed "a call comes in" webhook, over HTTP."""
-        sid = self.twilio.add_call(from_=caller, to="+16025550100").sid
-        params = {"CallSid": sid, "From": caller, "To": "+16025550100", "AccountSid": self.twilio.account_sid,
-                  "Direction": "inbound", "CallStatus": "ringing"}  # fmt: skip
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/voice/incoming/", data=urlencode(params).encode(), method="POST",
-            headers={"X-Twilio-Signature": twilio_signature(PUBLIC_BASE_URL + "/voice/incoming/", params,
-                                                            token=self.twilio.auth_token),
-                     "X-Forwarded-Proto": "https", "Content-Type": "application/x-www-form-urlencoded"},
-        )  # fmt: skip
-        with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
-            stream = ElementTree.fromstring(response.read()).find("./Connect/Stream")
-        return sid, {parameter.get("name"): parameter.get("value") for parameter in stream.findall("Parameter")}
-
-    def peer(self, sid: str, parameters: dict) -> MediaStreamPeer:
-        peer = MediaStreamPeer(f"ws://127.0.0.1:{self.port}/ws/voice/", auth_token=self.twilio.auth_token,
-                               public_url=PUBLIC_BASE_URL.replace("https://", "wss://") + "/ws/voice/",
-                               account_sid=self.twilio.account_sid, call_sid=sid,
-                               custom_parameters=parameters)  # fmt: skip
-        self.twilio.attach_stream(sid, peer)
-        return peer
-
 
 @pytest.fixture
-def json_server(shop, fake_deepgram, fake_openai, fake_twilio):  # noqa: F811
-    server = JsonLoggingServer(deepgram=fake_deepgram, openai=fake_openai, twilio=fake_twilio)
+def json_server(shop, fake_deepgram, fake_openai, fake_twilio, private_redis):  # noqa: F811
+    server = JsonLoggingServer(deepgram=fake_deepgram, openai=fake_openai, twilio=fake_twilio,
+                               redis_url=private_redis)  # fmt: skip
     yield server
-    server.kill()
+    server.stop()
+    end_server_sessions()
+
+
+def ended(*sids: str) -> bool:
+    return Call.objects.filter(call_sid__in=sids).exclude(outcome=Outcome.IN_PROGRESS).count() == len(sids)
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_server_logging_json_puts_each_call_s_sid_on_each_of_its_lines(json_server, fake_openai):  # noqa: F811
     callers = ["+16025550111", "+16025550122"]
-    first, first_parameters = await asyncio.to_thread(json_server.incoming_call, callers[0])
-    second, second_parameters = await asyncio.to_thread(json_server.incoming_call, callers[1])
+    one, two = await json_server.call(callers[0]), await json_server.call(callers[1])
+    first, second = one.call_sid, two.call_sid
     fake_openai.fail_next(1, 500)  # the first call's first reply: the model fails once, then answers
     fake_openai.queue_text("We are open Saturdays from eight to two.")
     fake_openai.queue_text("Yes, we rotate tires.")
-    async with json_server.peer(first, first_parameters) as one, json_server.peer(second, second_parameters) as two:
+    async with one, two:
         await hears(one, GREETING)
         await hears(two, GREETING)
         await one.send_raw(json.dumps({"event": "not-in-the-protocol"}))  # a later message of the first stream
@@ -379,7 +335,10 @@ async def test_a_server_logging_json_puts_each_call_s_sid_on_each_of_its_lines(j
         await hears(one, "We are open Saturdays from eight to two.")
         await two.say("do you rotate tires")
         await hears(two, "Yes, we rotate tires.")
-        lines = await asyncio.to_thread(json_server.kill)
+    # Both callers hung up and their calls were recorded to their end (queueing summaries for nobody: the Redis is
+    # the tests' own), so the lines hold the whole of each call.
+    await until(lambda: ended(first, second))
+    lines = await asyncio.to_thread(json_server.stop)
 
     records = [json.loads(line) for line in lines]  # every line is one whole JSON object
     assert all({"time", "level", "logger", "message", "pid"} <= set(record) for record in records)

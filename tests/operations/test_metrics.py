@@ -12,20 +12,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import textwrap
 import time
-import urllib.request
 from pathlib import Path
-from urllib.parse import urlencode
-from xml.etree import ElementTree
 
 import pytest
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import connection
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -36,31 +31,32 @@ from agent.tool_runner import ToolRunner
 from agent.tools.base import ToolContext
 from dealership.celery import app as celery_app
 from standins import MediaStreamPeer
-from standins._background import WAIT_SECONDS
 from tests.agent.conftest import agent_database_threads_closed  # noqa: F401
 from tests.locks import TableLock, someone_waits_on
+from tests.operations.servers import (
+    PROCESS_SECONDS,
+    ROOT,
+    database_url,
+    end_server_sessions,
+    free_port,
+    http_request,
+    place_call,
+    read,
+    server_environment,
+    terminate,
+    until,
+)
 from tests.standins.fixtures import fake_deepgram, fake_openai, fake_twilio  # noqa: F401
-from tests.voice.conftest import PUBLIC_BASE_URL, twilio_signature
 from tests.voice.test_call_flow import GREETING, hears, shop  # noqa: F401
 from voice.models import Outcome, Turn
 from voice.providers.twilio import TwilioCalls, TwilioError
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "metrics-test-token-0123456789abcdef"
-CALLER = "+16025550111"
-SUBPROCESS_SECONDS = 120  # a bound for a process on a busy machine, not a measure
 
 
 def sample(name: str, **labels: str) -> float:
     """A sample's value in this process's default registry (0 when nothing was counted yet)."""
     return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --------------------------------------------------------------------------- the endpoint
@@ -273,19 +269,15 @@ class ServerProcess:
     """Daphne serving the project in a process of its own, in multi-process metrics mode, against this test's
     stand-ins; its figures are read from its own ``/metrics`` over HTTP, as a scraper reads them."""
 
-    def __init__(self, directory: Path, *, deepgram, twilio, openai):
+    def __init__(self, directory: Path, *, deepgram, twilio, openai, redis_url: str):
         self.port, self.twilio = free_port(), twilio
-        environment = {**child_environment(directory), "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-                       "TWILIO_ACCOUNT_SID": twilio.account_sid, "TWILIO_AUTH_TOKEN": twilio.auth_token,
-                       "TWILIO_API_BASE_URL": twilio.base_url, "DEEPGRAM_API_KEY": deepgram.api_key,
-                       "DEEPGRAM_BASE_URL": deepgram.http_base, "OPENAI_API_KEY": openai.api_key,
-                       "OPENAI_BASE_URL": openai.base_url, "GOOGLE_SERVICE_ACCOUNT_FILE": "",
-                       "VOICE_AGENT_TIMEOUT_SECONDS": "20", "VOICE_SILENCE_SECONDS": "60"}  # fmt: skip
+        environment = server_environment(deepgram=deepgram, twilio=twilio, openai=openai, redis_url=redis_url,
+                                         PROMETHEUS_MULTIPROC_DIR=str(directory), METRICS_TOKEN=TOKEN)  # fmt: skip
         self.process = subprocess.Popen(
             [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "dealership.asgi:application"],
             cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        deadline = time.monotonic() + SUBPROCESS_SECONDS
+        deadline = time.monotonic() + PROCESS_SECONDS
         while True:
             assert self.process.poll() is None, self.process.stderr.read()
             with contextlib.suppress(OSError):
@@ -294,58 +286,23 @@ class ServerProcess:
             assert time.monotonic() < deadline, "the server did not start"
             time.sleep(0.1)
 
-    def _request(self, path: str, **options) -> bytes:
-        # Through the https proxy, as Twilio and a scraper reach it (production redirects plain http).
-        headers = {"X-Forwarded-Proto": "https", **options.pop("headers", {})}
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=headers, **options)
-        with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
-            return response.read()
-
     def figures(self) -> dict[tuple[str, tuple], float]:
-        body = self._request("/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).decode()
+        body = http_request(self.port, "/metrics", headers={"Authorization": f"Bearer {TOKEN}"}).decode()
         return {(found.name, tuple(sorted(found.labels.items()))): found.value
                 for family in text_string_to_metric_families(body) for found in family.samples}  # fmt: skip
 
-    def incoming_call(self) -> tuple[str, dict]:
-        """Twilio's signed "a call comes in" webhook; returns the CallSid and the stream's parameters."""
-        call_sid = self.twilio.add_call(from_=CALLER, to="+16025550100").sid
-        params = {"CallSid": call_sid, "From": CALLER, "To": "+16025550100", "AccountSid": self.twilio.account_sid,
-                  "Direction": "inbound", "CallStatus": "ringing"}  # fmt: skip
-        signature = twilio_signature(PUBLIC_BASE_URL + "/voice/incoming/", params, token=self.twilio.auth_token)
-        twiml = self._request("/voice/incoming/", data=urlencode(params).encode(), method="POST",
-                              headers={"X-Twilio-Signature": signature,
-                                       "Content-Type": "application/x-www-form-urlencoded"})  # fmt: skip
-        stream = ElementTree.fromstring(twiml).find("./Connect/Stream")
-        assert stream is not None, twiml
-        return call_sid, {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
-
     async def peer(self) -> MediaStreamPeer:
-        call_sid, parameters = await asyncio.to_thread(self.incoming_call)
-        peer = MediaStreamPeer(f"ws://127.0.0.1:{self.port}/ws/voice/", auth_token=self.twilio.auth_token,
-                               public_url=PUBLIC_BASE_URL.replace("https://", "wss://") + "/ws/voice/",
-                               account_sid=self.twilio.account_sid, call_sid=call_sid,
-                               custom_parameters=parameters)  # fmt: skip
-        self.twilio.attach_stream(call_sid, peer)
-        return peer
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(SUBPROCESS_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(30)
+        """A call placed as Twilio places it; its stream not connected yet."""
+        return await place_call(self.port, self.twilio)
 
 
 @pytest.fixture
-def server(tmp_path, shop, fake_deepgram, fake_twilio, fake_openai):  # noqa: F811
-    started = ServerProcess(tmp_path, deepgram=fake_deepgram, twilio=fake_twilio, openai=fake_openai)
+def server(tmp_path, shop, fake_deepgram, fake_twilio, fake_openai, private_redis):  # noqa: F811
+    started = ServerProcess(tmp_path, deepgram=fake_deepgram, twilio=fake_twilio, openai=fake_openai,
+                            redis_url=private_redis)  # fmt: skip
     yield started
-    started.stop()
-    with connection.cursor() as cursor:  # its sessions end with it; none may hold up the test database's flush
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND pid <> pg_backend_pid()")  # fmt: skip
+    terminate(started.process)
+    end_server_sessions()  # its sessions end with it; none may hold up the test database's flush
 
 
 CUSTOMER_CALL = (("purpose", "customer_call"),)
@@ -354,14 +311,6 @@ ANSWER = "We are open Saturdays from eight to two."
 
 def figure(figures: dict, name: str, *labels: tuple[str, str]) -> float:
     return figures.get((name, tuple(sorted(labels))), 0.0)
-
-
-async def until(condition, timeout: float = WAIT_SECONDS):
-    """Wait until ``condition()`` (sync: reads the server's figures or the database) is true."""
-    deadline = time.monotonic() + timeout
-    while not await sync_to_async(condition)():
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -394,7 +343,7 @@ async def test_a_whole_call_counts_its_outcome_turns_and_turn_times(server, fake
     assert added("dealership_voice_server_turn_seconds_count") == 1
     assert added("dealership_voice_inbound_lag_seconds_count") > 0  # one for every frame the caller sent
     # The histogram holds the figure the answer's turn saved (whole milliseconds there, seconds here).
-    answer = await sync_to_async(Turn.objects.get)(call__call_sid=peer.call_sid, text=ANSWER)
+    answer = await read(lambda: Turn.objects.get(call__call_sid=peer.call_sid, text=ANSWER))
     assert answer.first_frame_ms is not None
     assert abs(added("dealership_voice_first_audio_seconds_sum") * 1000 - answer.first_frame_ms) <= 0.51
 
@@ -418,15 +367,14 @@ async def test_a_call_whose_speech_provider_refuses_counts_the_error_and_the_han
 
 def child_environment(directory: Path) -> dict[str, str]:
     """This test run's settings for a Python process of its own, with the shared metrics directory."""
-    database_url = settings.DATABASE_URL.rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
     return {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory), "METRICS_TOKEN": TOKEN, "DEBUG": "false",
-            "DATABASE_URL": database_url, "REDIS_URL": settings.REDIS_URL,
+            "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
             "DJANGO_SETTINGS_MODULE": "dealership.settings", "PYTHONPATH": str(ROOT)}  # fmt: skip
 
 
 def run_python(directory: Path, code: str) -> str:
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=child_environment(directory),
-                          capture_output=True, text=True, timeout=SUBPROCESS_SECONDS)  # fmt: skip
+                          capture_output=True, text=True, timeout=PROCESS_SECONDS)  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done.stdout
 

@@ -9,52 +9,40 @@ holding the stream's TCP connection), not from anything the product says about i
 from __future__ import annotations
 
 import asyncio
-import atexit
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.request
-from pathlib import Path
-from urllib.parse import urlencode
-from xml.etree import ElementTree
 
 import psutil
 import pytest
-from asgiref.sync import sync_to_async
-from django.conf import settings
-from django.db import connection, connections
 
 from crm.selectors import dealership_profile
-from dealership.devservices import EmbeddedRedis
 from scheduling.models import OpeningHours
 from standins import MediaStreamPeer
 from standins._background import WAIT_SECONDS
+from tests.operations.servers import (
+    PROCESS_SECONDS,
+    ROOT,
+    end_server_sessions,
+    free_port,
+    place_call,
+    read,
+    server_environment,
+    until,
+)
 from tests.standins.fixtures import fake_deepgram, fake_twilio  # noqa: F401
-from tests.voice.conftest import PUBLIC_BASE_URL, twilio_signature
 from voice.models import Call, Outcome, Speaker, Turn
 from voice.session.call_session import RESTART_GOODBYE
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 GREETING = "Thanks for calling Saguaro Motors service."
-CALLER = "+16025550111"
-START_SECONDS = 120  # bounds for a process to start or stop on a busy machine, not measures
-SERVER_APPLICATION_NAME = "dealership-server-under-test"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def refuses_connections(port: int) -> bool:
@@ -72,27 +60,9 @@ class Servers:
         self.port = free_port()
         self.twilio = twilio
         self.lines: list[str] = []
-        database_url = settings.DATABASE_URL.rsplit("/", 1)[0] + "/" + connection.settings_dict["NAME"]
-        environment = {
-            **os.environ,
-            "DEBUG": "false",
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
-            "TWILIO_ACCOUNT_SID": twilio.account_sid,
-            "TWILIO_AUTH_TOKEN": twilio.auth_token,
-            "TWILIO_API_BASE_URL": twilio.base_url,
-            "DEEPGRAM_API_KEY": deepgram.api_key,
-            "DEEPGRAM_BASE_URL": deepgram.http_base,
-            "OPENAI_API_KEY": "",  # the offline agent answers
-            "GOOGLE_SERVICE_ACCOUNT_FILE": "",
-            "VOICE_SILENCE_SECONDS": "60",
-            "SERVER_DRAIN_SECONDS": str(drain_seconds),
-            "PYTHONUNBUFFERED": "1",
-            "LOG_FORMAT": "json",  # each line names the process that wrote it, and the call
-            "PGAPPNAME": SERVER_APPLICATION_NAME,  # libpq's: tells their database sessions from this process's
-        }
-        environment.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        # Logged as JSON: each line names the process that wrote it, and the call.
+        environment = server_environment(deepgram=deepgram, twilio=twilio, redis_url=redis_url,
+                                         SERVER_DRAIN_SECONDS=str(drain_seconds), LOG_FORMAT="json")  # fmt: skip
         self.runner = subprocess.Popen(
             [sys.executable, "-m", "operations.serve", "--host", "127.0.0.1", "--port", str(self.port),
              "--processes", str(processes)],
@@ -105,7 +75,7 @@ class Servers:
         for line in self.runner.stdout:
             self.lines.append(line.rstrip("\n"))
 
-    def wait_for_lines(self, text: str, count: int = 1, timeout: float = START_SECONDS) -> None:
+    def wait_for_lines(self, text: str, count: int = 1, timeout: float = PROCESS_SECONDS) -> None:
         deadline = time.monotonic() + timeout
         while sum(text in line for line in self.lines) < count:
             assert self.runner.poll() is None, f"the runner exited before {count} lines saying {text!r}:\n{self.output()}"
@@ -139,7 +109,7 @@ class Servers:
     def signal(self, signum: int) -> None:
         self.runner.send_signal(signum)
 
-    def wait_exit(self, timeout: float = START_SECONDS) -> int:
+    def wait_exit(self, timeout: float = PROCESS_SECONDS) -> int:
         return self.runner.wait(timeout)
 
     def stop(self) -> None:
@@ -152,31 +122,9 @@ class Servers:
 
     # ------------------------------------------------------------------ calls
 
-    def incoming_call(self) -> tuple[str, dict]:
-        """Twilio's signed "a call comes in" webhook, over HTTP to whichever process the kernel picks."""
-        call_sid = self.twilio.add_call(from_=CALLER, to="+16025550100").sid
-        params = {"CallSid": call_sid, "From": CALLER, "To": "+16025550100", "AccountSid": self.twilio.account_sid,
-                  "Direction": "inbound", "CallStatus": "ringing"}  # fmt: skip
-        signature = twilio_signature(PUBLIC_BASE_URL + "/voice/incoming/", params, token=self.twilio.auth_token)
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/voice/incoming/", data=urlencode(params).encode(), method="POST",
-            headers={"X-Twilio-Signature": signature, "X-Forwarded-Proto": "https",
-                     "Content-Type": "application/x-www-form-urlencoded"},
-        )  # fmt: skip
-        with urllib.request.urlopen(request, timeout=WAIT_SECONDS) as response:
-            twiml = response.read()
-        stream = ElementTree.fromstring(twiml).find("./Connect/Stream")
-        assert stream is not None, twiml
-        return call_sid, {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
-
     async def answered_call(self) -> MediaStreamPeer:
-        """A call whose caller has heard the greeting."""
-        call_sid, parameters = await asyncio.to_thread(self.incoming_call)
-        peer = MediaStreamPeer(f"ws://127.0.0.1:{self.port}/ws/voice/", auth_token=self.twilio.auth_token,
-                               public_url=PUBLIC_BASE_URL.replace("https://", "wss://") + "/ws/voice/",
-                               account_sid=self.twilio.account_sid, call_sid=call_sid,
-                               custom_parameters=parameters)  # fmt: skip
-        self.twilio.attach_stream(call_sid, peer)
+        """A call whose caller has heard the greeting; its webhook goes to whichever process the kernel picks."""
+        peer = await place_call(self.port, self.twilio)
         await peer.connect()
         await peer.wait_for_heard("Saguaro Motors")
         return peer
@@ -186,26 +134,6 @@ async def say_goodbye(peer: MediaStreamPeer) -> None:
     await peer.say("that's all, bye")
     await peer.wait_for_heard("goodbye")
     await peer.wait_closed()
-
-
-async def read(query):
-    """Run a database read in a worker thread that then closes its connection: once the tests are done no session
-    of this process is left open on the test database, which can then be dropped."""
-
-    def closing():
-        try:
-            return query()
-        finally:
-            connections.close_all()
-
-    return await sync_to_async(closing)()
-
-
-async def settled(predicate, timeout: float = WAIT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while not await read(predicate):
-        assert time.monotonic() < deadline, "the records did not settle"
-        await asyncio.sleep(0.05)
 
 
 def recorded_once(call_sid: str, outcome: str) -> bool:
@@ -222,19 +150,6 @@ def dealership(db):
         OpeningHours.objects.create(weekday=weekday, opens="07:00", closes="18:00")
 
 
-@pytest.fixture(scope="module")
-def private_redis():
-    """A Redis of these servers' own: the tasks their calls queue (summaries) carry ids of the test database and
-    must never reach a worker of the shared development Redis, which would run them against its own database."""
-    directory = tempfile.mkdtemp(prefix="server_processes_")
-    redis = EmbeddedRedis(Path(directory))
-    url = redis.acquire()
-    yield url
-    atexit.unregister(redis.release)
-    redis.release(os.getpid())
-    shutil.rmtree(directory, ignore_errors=True)
-
-
 @pytest.fixture
 def servers(dealership, fake_deepgram, fake_twilio, private_redis):  # noqa: F811
     started: list[Servers] = []
@@ -246,11 +161,7 @@ def servers(dealership, fake_deepgram, fake_twilio, private_redis):  # noqa: F81
     yield start
     for server in started:
         server.stop()
-    # A process killed mid-call leaves its database sessions for the server to notice: end them, or the test
-    # database cannot be flushed and dropped.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                       "WHERE datname = current_database() AND application_name = %s", [SERVER_APPLICATION_NAME])
+    end_server_sessions()  # a process killed mid-call leaves its sessions open for a while
 
 
 async def test_calls_spread_over_two_processes_and_each_is_recorded_once(servers):
@@ -268,7 +179,7 @@ async def test_calls_spread_over_two_processes_and_each_is_recorded_once(servers
     assert split, "no call had its webhook and its stream on different processes"
 
     for call_sid in carriers:
-        await settled(lambda: recorded_once(call_sid, Outcome.COMPLETED))
+        await until(lambda: recorded_once(call_sid, Outcome.COMPLETED))
     greetings = await read(lambda: sorted(
         Turn.objects.filter(call__call_sid__in=carriers, speaker=Speaker.AGENT, text=GREETING)
         .values_list("call__call_sid", flat=True)))  # fmt: skip
@@ -294,7 +205,7 @@ async def test_a_process_that_dies_leaves_the_other_process_s_calls_alone_and_is
     os.kill(doomed, signal.SIGKILL)
     await peers[doomed].wait_closed()
     await say_goodbye(peers[survivor])  # the other process's call goes on to its end
-    await settled(lambda: recorded_once(peers[survivor].call_sid, Outcome.COMPLETED))
+    await until(lambda: recorded_once(peers[survivor].call_sid, Outcome.COMPLETED))
 
     await asyncio.to_thread(two.wait_for_lines, "accepts connections", 3)
     assert doomed not in two.server_pids() and survivor in two.server_pids() and len(two.server_pids()) == 2
@@ -318,7 +229,7 @@ async def test_sigterm_lets_a_call_in_progress_finish_and_refuses_new_connection
     assert one.runner.poll() is None, "the server stopped under a live call"
     await say_goodbye(peer)
     assert await asyncio.to_thread(one.wait_exit) == 0
-    await settled(lambda: recorded_once(peer.call_sid, Outcome.COMPLETED))
+    await until(lambda: recorded_once(peer.call_sid, Outcome.COMPLETED))
     turns = await read(lambda: list(Turn.objects.filter(call__call_sid=peer.call_sid)
                                     .values_list("speaker", flat=True)))  # fmt: skip
     assert turns.count(Speaker.CALLER) == 2 and turns.count(Speaker.AGENT) >= 3  # all of it saved
@@ -332,7 +243,7 @@ async def test_a_call_still_going_at_the_drain_limit_hears_a_goodbye_before_the_
     await peer.wait_for_heard("phone system is restarting")
     await peer.wait_closed()
     assert await asyncio.to_thread(one.wait_exit) == 0
-    await settled(lambda: recorded_once(peer.call_sid, Outcome.SERVER_RESTART))
+    await until(lambda: recorded_once(peer.call_sid, Outcome.SERVER_RESTART))
     assert RESTART_GOODBYE in await read(lambda: list(
         Turn.objects.filter(call__call_sid=peer.call_sid).values_list("text", flat=True)))  # fmt: skip
 
@@ -352,4 +263,4 @@ async def test_sighup_replaces_every_process_while_the_old_one_finishes_its_call
     await asyncio.to_thread(one.wait_for_lines, f"server process {old} drained and exited")
     await say_goodbye(fresh)
     for call_sid in (peer.call_sid, fresh.call_sid):
-        await settled(lambda: recorded_once(call_sid, Outcome.COMPLETED))
+        await until(lambda: recorded_once(call_sid, Outcome.COMPLETED))
