@@ -85,8 +85,10 @@ class Runner:
             os.close(ready_read)
         if not said:  # closed unsaid: it died; or silent: it hangs
             logger.error("server process %s did not start accepting connections", child.pid)
-            child.signals = 2
-            child.signal()
+            child.process.kill()
+            child.process.wait()
+            self.children.remove(child)
+            process_exited(child.pid)
             return None
         logger.info("server process %s accepts connections", child.pid)
         return child
@@ -156,9 +158,11 @@ class Runner:
     def run(self) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self.on_signal)
+        status = 0
         if len(self.start_set()) < self.processes:
             logger.error("the server processes could not start")
             self.stop("start-up failure")
+            status = 1
         while self.children or not self.stopping:
             self.handle_signals()
             self.reap()
@@ -170,7 +174,7 @@ class Runner:
                         self.restart_due = time.monotonic() + RESTART_PAUSE_SECONDS
             time.sleep(0.1)
         logger.info("every server process has exited")
-        return 0
+        return status
 
 
 def open_listener(host: str, port: int) -> socket.socket:
