@@ -90,7 +90,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: health probes answer on any Host, over plain http, with no session (operations.health).
+    # First: health probes and /metrics answer on any Host, over plain http, with no session (operations.middleware).
     "operations.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
