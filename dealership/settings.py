@@ -247,6 +247,9 @@ VOICE_UTTERANCE_END_MS = int(env_str("VOICE_UTTERANCE_END_MS", "1000"))
 VOICE_TTS_MODEL = env_str("VOICE_TTS_MODEL", "aura-2-thalia-en")
 # Words (not counting "okay", "mm-hmm"...) the caller must say over the agent to interrupt it.
 VOICE_BARGE_IN_MIN_WORDS = int(env_str("VOICE_BARGE_IN_MIN_WORDS", "2"))
+# The caller makes a sound while the agent talks: no new audio goes out for this long, waiting for words that
+# interrupt; a cough or an "mm-hmm" alone lets the agent go on from where it stopped.
+VOICE_BARGE_IN_PAUSE_SECONDS = float(env_str("VOICE_BARGE_IN_PAUSE_SECONDS", "1.0"))
 # Quiet this long: "are you still there?"; as long again: goodbye.
 VOICE_SILENCE_SECONDS = float(env_str("VOICE_SILENCE_SECONDS", "8"))
 VOICE_MAX_CALL_SECONDS = float(env_str("VOICE_MAX_CALL_SECONDS", "900"))

@@ -126,6 +126,36 @@ async def test_barge_in_clears_audio_and_keeps_only_what_was_heard(voice_live, s
     assert voice_live.openai.chat_requests[0].client_disconnected or voice_live.openai.chat_requests[0].outcome
 
 
+async def test_an_mm_hmm_over_the_agent_holds_its_audio_then_every_sentence_is_heard_once(voice_live, shop):
+    sentences = ["We have openings on Monday at eight in the morning.",
+                 "We also have Tuesday at ten and Wednesday right after lunch.",
+                 "Thursday is quite full but Friday afternoon is wide open for you."]  # fmt: skip
+    voice_live.openai.queue_text(" ".join(sentences))
+    call_sid, parameters = await sync_to_async(voice_live.incoming_call)()
+    async with voice_live.peer(call_sid, parameters) as peer:
+        await hears(peer, GREETING)
+        await peer.say("when can you fit me in")
+        await hears(peer, sentences[0])
+        await peer.say("mm-hmm")  # a listening noise: Deepgram reports speech starting, then no interrupting words
+        await hears(peer, sentences[2])
+        await settle(lambda: Call.objects.get(call_sid=call_sid).turns.filter(text=" ".join(sentences)).exists())
+        await peer.send_stop()
+
+    # The agent's audio ran dry in the middle of a sentence after the caller began: sending was held. (The hold
+    # starts while the second sentence, over three seconds of audio, plays: no sentence boundary falls in it.)
+    began = next(e.t for e in peer.events("sent_utterance_start") if e.data.get("text") == "mm-hmm")
+    last_heard = next(e.t for e in peer.events("heard") if e.data.get("text", "").endswith(sentences[2]))
+    assert any(began < e.t < last_heard for e in peer.events("underrun")), "sending went on over the caller"
+    assert not peer.events("clear_received"), "nothing was cleared: the caller did not interrupt"
+    heard = " ".join(peer.heard)  # the agent speaks its first clause early: a sentence may come in two pieces
+    assert [heard.count(sentence) for sentence in sentences] == [1, 1, 1], peer.heard
+    assert not peer.cut
+    said = await turns(call_sid)
+    reply = next(t for t in said if t.text == " ".join(sentences))
+    assert reply.heard_text == reply.text and not reply.interrupted
+    assert [t.text for t in said if t.speaker == Speaker.CALLER] == ["when can you fit me in", "mm-hmm"]
+
+
 async def test_goodbye_then_hang_up_after_it_was_heard(voice_live, shop):
     voice_live.openai.queue_tool_calls([("end_call", {})], text="Thanks for calling, goodbye!")
     call_sid, parameters = await sync_to_async(voice_live.incoming_call)()

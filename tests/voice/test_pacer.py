@@ -50,3 +50,78 @@ async def test_each_mark_follows_its_sentences_last_frame():
     kinds = [m["event"] if m["event"] == "media" else m["mark"]["name"] for _, m in sent]
     assert kinds == ["media"] * 3 + ["s1"] + ["media"] * 2 + ["s2"]
     assert all(m["streamSid"] == "MZ1" for _, m in sent)
+
+
+class Recorder:
+    """A pacer's sends, with events to wait on (frames counted, a mark seen)."""
+
+    def __init__(self):
+        self.sent: list[dict] = []
+        self.changed = asyncio.Event()
+
+    async def send(self, message: dict) -> None:
+        self.sent.append(message)
+        self.changed.set()
+
+    def frames(self) -> list[bytes]:
+        return [base64.b64decode(m["media"]["payload"]) for m in self.sent if m["event"] == "media"]
+
+    async def until(self, condition) -> None:
+        async with asyncio.timeout(30):
+            while not condition():
+                self.changed.clear()
+                await self.changed.wait()
+
+
+def numbered_frames(count: int) -> bytes:
+    """Audio whose every frame says which it is, so that a lost or repeated frame shows."""
+    return b"".join(bytes([n]) * FRAME_BYTES for n in range(count))
+
+
+async def test_a_paused_pacer_sends_nothing_new_and_resumes_from_the_very_frame_where_it_stopped():
+    recorder = Recorder()
+    pacer = Pacer(recorder.send, "MZ1", lead_seconds=LEAD)
+    running = asyncio.create_task(pacer.run())
+    try:
+        pacer.add_audio(1, numbered_frames(40))
+        pacer.add_mark("s1")
+        await recorder.until(lambda: len(recorder.frames()) >= 5)
+        pacer.pause()
+        sent_when_paused = len(recorder.sent)
+        # Twenty frame times pass; at most the one frame already in hand may still go out.
+        await asyncio.sleep(20 * FRAME_SECONDS)
+        assert len(recorder.sent) <= sent_when_paused + 1
+        assert pacer.paused and not pacer.idle()
+        held = len(recorder.sent)
+        await asyncio.sleep(10 * FRAME_SECONDS)
+        assert len(recorder.sent) == held, "nothing goes out while paused"
+
+        pacer.resume()
+        await recorder.until(lambda: any(m["event"] == "mark" for m in recorder.sent))
+    finally:
+        running.cancel()
+    assert [frame[0] for frame in recorder.frames()] == list(range(40)), "every frame once, in order"
+    assert recorder.sent[-1]["mark"]["name"] == "s1"
+
+
+async def test_a_clear_while_paused_drops_the_rest_and_ends_the_pause():
+    recorder = Recorder()
+    pacer = Pacer(recorder.send, "MZ1", lead_seconds=LEAD)
+    running = asyncio.create_task(pacer.run())
+    try:
+        pacer.add_audio(1, numbered_frames(40))
+        pacer.add_mark("s1")
+        await recorder.until(lambda: len(recorder.frames()) >= 3)
+        pacer.pause()
+        pacer.clear()  # the words that followed were a barge-in
+        assert not pacer.paused and pacer.idle()
+        before = len(recorder.frames())
+        pacer.add_audio(2, b"\x77" * (FRAME_BYTES * 2))  # the next reply plays at once
+        pacer.add_mark("s2")
+        await recorder.until(lambda: any(m["event"] == "mark" and m["mark"]["name"] == "s2" for m in recorder.sent))
+    finally:
+        running.cancel()
+    frames = recorder.frames()
+    assert frames[-2:] == [b"\x77" * FRAME_BYTES] * 2
+    assert len(frames) <= before + 1 + 2, "nothing of the cleared reply after the clear but a frame in hand"
+    assert not any(m["event"] == "mark" and m["mark"]["name"] == "s1" for m in recorder.sent)

@@ -180,6 +180,8 @@ class CallSession:
         self._silence_prompts = 0
         self._ending = False
         self._end_requested = False  # the server process asked us to end politely (a restart's drain limit)
+        self._holding: asyncio.Task | None = None  # sending held while the caller makes a sound (barge-in?)
+        self._hold_until = 0.0
         self._closed = asyncio.Event()
         self._outcome = ""
         # Set just before the call is given to Twilio's TwiML (a transfer, a message): that ends the media
@@ -314,7 +316,7 @@ class CallSession:
             self._save_agent_turn(turn, interrupted=not turn.all_heard())
         self._listener.close()
         running = asyncio.current_task()
-        for task in [*self._tasks, self._reply_task]:
+        for task in [*self._tasks, self._reply_task, self._holding]:
             if task is not None and task is not running and task.get_name() != "recorder":
                 task.cancel()
         await self._speaker.close()
@@ -379,6 +381,7 @@ class CallSession:
                     await self._caller_said(text, event.at)
             elif isinstance(event, deepgram.SpeechStarted):
                 self._last_activity = event.at
+                self._hold_for_caller()
             elif isinstance(event, deepgram.ListenerReconnected):
                 self._record_system("Speech recognition reconnected.")
                 if not self._ending and self._current is None:
@@ -387,6 +390,23 @@ class CallSession:
                 self._record_system(f"Speech recognition failed: {event.reason}.")
                 await self._interrupt_agent()
                 await self._hand_over(apology=AGENT_TROUBLE)
+
+    def _hold_for_caller(self) -> None:
+        """The caller started to make a sound while the agent talks: stop sending new audio at once, before any word
+        is known. Words that interrupt then clear the rest (``_interrupt_agent``); a cough or an "mm-hmm" does
+        not, and sending goes on from where it stopped once VOICE_BARGE_IN_PAUSE_SECONDS pass without one."""
+        turn = self._current
+        if turn is None or turn.finished or not turn.interruptible or self._ending:
+            return
+        self._pacer.pause()
+        self._hold_until = time.monotonic() + settings.VOICE_BARGE_IN_PAUSE_SECONDS
+        if self._holding is None or self._holding.done():
+            self._holding = asyncio.create_task(self._resume_unless_interrupted(), name="hold")
+
+    async def _resume_unless_interrupted(self) -> None:
+        while self._pacer.paused and time.monotonic() < self._hold_until:  # more sound moves the end further
+            await asyncio.sleep(self._hold_until - time.monotonic())
+        self._pacer.resume()  # a barge-in has already cleared it: then this changes nothing
 
     async def _on_transcript(self, transcript: deepgram.Transcript) -> None:
         if transcript.text:

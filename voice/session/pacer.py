@@ -46,6 +46,8 @@ class Pacer:
         self._frames = 0
         self._started_sentences: set[int] = set()
         self.frames_sent = 0
+        self._sending = asyncio.Event()  # clear while paused: nothing new goes out, nothing is dropped
+        self._sending.set()
 
     def add_audio(self, sentence: int, data: bytes) -> None:
         if data:
@@ -57,15 +59,32 @@ class Pacer:
         self._wake.set()
 
     def clear(self) -> None:
-        """Drop everything not yet sent (barge-in)."""
+        """Drop everything not yet sent (barge-in); a pause ends with it."""
         self._items.clear()
         self._anchor = None
+        self._sending.set()
+
+    def pause(self) -> None:
+        """Send nothing new until ``resume()``: what Twilio already holds (at most the lead) still plays."""
+        self._sending.clear()
+
+    def resume(self) -> None:
+        """Go on from the very frame where sending stopped."""
+        self._sending.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._sending.is_set()
 
     def idle(self) -> bool:
         return not self._items
 
     async def run(self) -> None:
         while True:
+            if self.paused:
+                await self._sending.wait()
+                self._anchor = None  # a new clock: the paused time is not caught up in a burst
+                continue
             frame, sentence, marks = self._next_frame()
             if frame is None:
                 for name in marks:
@@ -82,6 +101,9 @@ class Pacer:
             due = self._anchor + self._frames * FRAME_SECONDS - self._lead
             if due > now:
                 await asyncio.sleep(due - now + (FRAMES_PER_WAKE - 1) * FRAME_SECONDS)
+                if self.paused:  # paused while this frame waited for its time: it goes back, unsent
+                    self._put_back(frame, sentence, marks)
+                    continue
             payload = base64.b64encode(frame).decode()
             await self._send({"event": "media", "streamSid": self._stream_sid, "media": {"payload": payload}})
             self._frames += 1
@@ -91,6 +113,11 @@ class Pacer:
                 self._on_first_frame(sentence)
             for name in marks:
                 await self._send({"event": "mark", "streamSid": self._stream_sid, "mark": {"name": name}})
+
+    def _put_back(self, frame: bytes, sentence: int, marks: list[str]) -> None:
+        for name in reversed(marks):
+            self._items.appendleft(_Mark(name))
+        self._items.appendleft(_Audio(sentence, frame))
 
     def _next_frame(self) -> tuple[bytes | None, int, list[str]]:
         """The next 160 bytes (a sentence's last frame padded with silence) and the marks that follow it."""
