@@ -35,7 +35,7 @@ run: install
 # Tests run with DEBUG off, as production does; a throwaway key satisfies the production checks.
 # TEST_WORKERS processes share the tests (pytest-xdist, a test database and Redis databases each);
 # TEST_WORKERS=0 runs them all in this one process.
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 2
 test: install-dev
 	DEBUG=false SECRET_KEY="$${SECRET_KEY:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')}" \
 		$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
