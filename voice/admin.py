@@ -248,13 +248,14 @@ class CallAdmin(PhoneSearchMixin, admin.ModelAdmin):
     search_help_text = "Any spelling of the caller's number, the customer's name, or the call SID."
     inlines = [CallbackRequestInline]
     fieldsets = [
-        (None, {"fields": ["call_sid", "direction", "purpose", "caller", "called", "customer_link"]}),
-        ("How it went", {"fields": ["status", "outcome", "result", "end_reason", "summary", "transfer_to",
-                                    "told_advisor", "error"]}),  # fmt: skip
+        (None, {"fields": ["call_sid", "direction", "purpose", "caller", "called", "customer_link", "appointment"]}),
+        ("How it went", {"fields": ["status", "answered_by", "outcome", "result", "end_reason", "summary",
+                                    "transfer_to", "told_advisor", "error"]}),  # fmt: skip
         ("Times", {"fields": ["started_local", "answered_local", "ended_local", "duration", "stream_sid"]}),
     ]
     readonly_fields = [
-        "call_sid", "direction", "purpose", "caller", "called", "customer_link", "status", "outcome", "result",
+        "call_sid", "direction", "purpose", "caller", "called", "customer_link", "appointment", "status",
+        "answered_by", "outcome", "result",
         "end_reason", "summary", "transfer_to", "told_advisor", "error", "started_local", "answered_local",
         "ended_local", "duration", "stream_sid",
     ]  # fmt: skip

@@ -10,7 +10,7 @@ from django.utils import timezone
 from agent.tools.base import Change, ToolKind
 from agent.tools.base import ChangeKind as AgentChangeKind
 from voice import services
-from voice.models import Call, CallbackRequest, CallbackStatus, CallResult, Outcome, Purpose, Speaker
+from voice.models import AnsweredBy, Call, CallbackRequest, CallbackStatus, CallResult, Outcome, Purpose, Speaker
 
 from .conftest import KNOWN_NUMBER, call_sid
 from .test_tool_records import appointment, invocation  # noqa: F401 - a fixture and a helper
@@ -193,6 +193,13 @@ def test_call_page_queries_do_not_grow_with_the_conversation(admin_client, calls
 def test_a_call_without_turns_says_so(admin_client, calls):
     page = admin_client.get(reverse("admin:voice_call_change", args=[calls["anonymous"].pk])).content.decode()
     assert "Nothing was said on this call" in page
+
+
+def test_the_call_page_says_what_answered_a_call_we_placed(admin_client, calls):
+    call = calls["anonymous"]
+    Call.objects.filter(pk=call.pk).update(answered_by=AnsweredBy.MACHINE_END_BEEP, purpose=Purpose.REMINDER)
+    page = admin_client.get(reverse("admin:voice_call_change", args=[call.pk])).content.decode()
+    assert "Answered by" in page and "a machine (after the beep)" in page
 
 
 def test_calls_cannot_be_added_or_edited(admin_client, calls):
