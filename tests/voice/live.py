@@ -108,4 +108,19 @@ def voice_live(settings, daphne_port, client, fake_openai, fake_deepgram, fake_t
     settings.OPENAI_BASE_URL = fake_openai.base_url
     settings.VOICE_AGENT_TIMEOUT_SECONDS = 20  # the stand-in answers at once; a busy machine must not time out
     settings.VOICE_SILENCE_SECONDS = 30
-    return Live(daphne_port, client, fake_openai, fake_deepgram, fake_twilio)
+    yield Live(daphne_port, client, fake_openai, fake_deepgram, fake_twilio)
+    _wait_for_calls_to_end()
+
+
+def _wait_for_calls_to_end() -> None:
+    """A call the test left behind finishes before the database is emptied for the next test.
+
+    A session still saving its records (and summarizing the call) while pytest-django truncates the tables
+    can deadlock the truncation, which then leaves this test's rows to break the next test's setup.
+    """
+    from operations import draining
+
+    deadline = time.monotonic() + 60  # a bound for a session that never ends, not a measure
+    while draining.live_count() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not draining.live_count(), f"{draining.live_count()} call session(s) still running after the test"
