@@ -6,6 +6,9 @@ it receives and answers the way Deepgram's streaming API does:
   * SpeechStarted at the first voiced frame (vad_events=true)
   * interim Results (is_final=false) revealing words as they are spoken
     (interim_results=true)
+  * once the utterance's last frame is heard, an interim Result with all of its
+    words (Deepgram's interims catch up with the speech before endpointing ends
+    the utterance), then
   * a final Result (is_final=true, speech_final=true) `final_latency` seconds
     (wall clock) after the last frame of the utterance arrived; speech_final is
     false when the client passed endpointing=false
@@ -59,12 +62,14 @@ class ListenSession(Session):
         final_latency: float,
         idle_timeout: float,
         metadata_on_open: bool,
+        revisions: dict[str, str] | None = None,
         silence_results_every: float | None = None,
     ) -> None:
         super().__init__(ws, record, drop)
         query = record.query
         self.request_id = msg.new_request_id()
         self.final_latency = final_latency
+        self.revisions = revisions if revisions is not None else {}
         self.idle_timeout = idle_timeout
         self.metadata_on_open = metadata_on_open
         self.silence_results_every = silence_results_every
@@ -130,6 +135,7 @@ class ListenSession(Session):
                 if self.vad_events:
                     await self.send_json(msg.speech_started(event.offset / self.bytes_per_second))
             elif isinstance(event, UtteranceHeard):
+                await self._send_whole_interim(event)
                 self._schedule_final(event.text, event.start_offset, event.end_offset)
             elif isinstance(event, UtteranceCut) and event.partial_text.strip():
                 self._schedule_final(event.partial_text.strip(), event.start_offset, event.end_offset)
@@ -153,7 +159,24 @@ class ListenSession(Session):
             )
         )
 
+    async def _send_whole_interim(self, heard: UtteranceHeard) -> None:
+        """Every word of the utterance, not final yet: what a client sees in the pause before the final."""
+        if not self.interim_results or len(heard.text.split()) <= self.interim_words:
+            return
+        self.interim_words = 0
+        await self.send_json(
+            msg.results(
+                request_id=self.request_id,
+                transcript=heard.text,
+                start=heard.start_offset / self.bytes_per_second,
+                end=heard.end_offset / self.bytes_per_second,
+                is_final=False,
+                speech_final=False,
+            )
+        )
+
     def _schedule_final(self, text: str, start_offset: int, end_offset: int) -> None:
+        text = self.revisions.get(text, text)
         final = _PendingFinal(text, start_offset / self.bytes_per_second, end_offset / self.bytes_per_second)
         final.timer = self.spawn(self._final_after_latency(final))
         self.pending.append(final)

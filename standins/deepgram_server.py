@@ -41,6 +41,8 @@ class FakeDeepgram:
     Args:
       api_key: the only key accepted.
       final_latency: seconds between the end of an utterance's audio and its final Result.
+        Interims show the words as heard; ``revise_final`` makes a final say something else,
+        as Deepgram's finals sometimes correct their interims.
       idle_timeout: a listen socket with no message for this long is closed (1011), like NET-0001.
       listen_metadata_on_open: also send a Metadata message when a listen socket opens
         (Deepgram itself only sends it on CloseStream; both are harmless to a correct client).
@@ -68,6 +70,7 @@ class FakeDeepgram:
     ) -> None:
         self.api_key = api_key
         self.final_latency = final_latency
+        self.revisions: dict[str, str] = {}  # heard text -> the final sent for it
         self.idle_timeout = idle_timeout
         self.listen_metadata_on_open = listen_metadata_on_open
         self.silence_results_every = silence_results_every
@@ -145,6 +148,10 @@ class FakeDeepgram:
         self.stop()
 
     # ------------------------------------------------------------ failure injection
+
+    def revise_final(self, heard: str, final: str) -> None:
+        """The final Result of an utterance heard as ``heard`` says ``final`` (its interims still show ``heard``)."""
+        self.revisions[heard] = final
 
     def refuse_connections(
         self, count: int | None = None, *, seconds: float | None = None, status: int = 503, kind: str = "any"
@@ -291,6 +298,7 @@ class FakeDeepgram:
                 record,
                 drop,
                 final_latency=self.final_latency,
+                revisions=self.revisions,
                 idle_timeout=self.idle_timeout,
                 metadata_on_open=self.listen_metadata_on_open,
                 silence_results_every=self.silence_results_every,

@@ -74,6 +74,10 @@ async def test_caller_speech_becomes_speech_started_interims_final_and_utterance
     interim_times = [t for t, m in of_type(messages, "Results") if not m.is_final]
     assert interim_times[0] < speech_end
 
+    # Once the last frame is heard, an interim holds every word; the final follows it.
+    assert transcripts[-1] == text
+    whole_interim_at = interim_times[-1]
+
     (final,) = finals
     assert final.speech_final is True and not final.from_finalize
     assert final.channel.alternatives[0].transcript == text
@@ -81,6 +85,7 @@ async def test_caller_speech_becomes_speech_started_interims_final_and_utterance
     final_at = next(t for t, m in of_type(messages, "Results") if m.is_final)
     # final_latency is 0.15 s after the last frame (a delay is never shorter; a busy machine only adds to it)
     assert speech_end + 0.1 <= final_at
+    assert whole_interim_at < final_at
     assert final.start == pytest.approx(0.0, abs=0.03)
     assert final.duration == pytest.approx(speech_duration(text), abs=0.03)
 
