@@ -77,6 +77,12 @@ class Conversation:
         assert not self.pending(), "a tool result is still pending"
         return [{"role": "system", "content": system_prompt}, *self.messages]
 
+    def withdraw(self, start: int) -> None:
+        """Forget every message from ``start`` on (a caller turn that was not final, and the reply begun on it),
+        except the notes the model must still read (a late write's result)."""
+        self.messages[start:] = [m for m in self.messages[start:] if m["role"] == "system"]
+        self._reply_from = None
+
     def settle_heard(self, heard: str) -> None:
         """Keep of the last reply's words only the first ``len(heard.split())``, the ones the caller heard."""
         if self._reply_from is None:

@@ -11,6 +11,7 @@ words not answered yet. It says once that it will keep things simple, and a ``No
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 
@@ -60,6 +61,25 @@ class FailoverAgent:
         self._unanswered.append(text)
         self._current.hear(text)
 
+    @property
+    def preemptive(self) -> bool:
+        return self._current.preemptive
+
+    def hear_tentatively(self, text: str) -> None:
+        self._unanswered.append(text)
+        self._current.hear_tentatively(text)
+
+    def confirm(self) -> None:
+        self._current.confirm()
+
+    def withdraw(self) -> None:
+        """Forget the tentative words: the reply begun on them may already have moved them to the history."""
+        self._current.withdraw()
+        for turns in (self._unanswered, self._history):
+            if turns:
+                turns.pop()
+                return
+
     def said(self, text: str) -> None:
         self._current.said(text)
 
@@ -82,14 +102,19 @@ class FailoverAgent:
             return
         while True:
             try:
-                async for event in self._model_reply():
-                    yield event
+                # Closed here and now when the driver closes this reply, so that the model agent's conversation
+                # is settled before the driver goes on (a withdrawn tentative turn, what was heard).
+                async with contextlib.aclosing(self._model_reply()) as replying:
+                    async for event in replying:
+                        yield event
             except AgentError as error:
                 self.failures += 1
                 logger.warning("call %s: the model failed (%s of %s): %s", self._start.call_sid, self.failures,
                                FAILURES_BEFORE_OFFLINE, error)  # fmt: skip
                 if self.failures < FAILURES_BEFORE_OFFLINE:
                     continue  # ask the model again (what it said before failing stays in the conversation)
+                # The offline agent may book or hang up at once: not on words that are not final yet.
+                await self._model.until_confirmed()
                 async for event in self._go_offline(str(error)):
                     yield event
                 return

@@ -5,6 +5,11 @@ A driver tells the agent what the caller said (``hear``) and what of its own wor
 ``ToolFinished`` as tools run, and at most one ``EndCall`` or ``Transfer`` to carry out once the caller has
 heard the reply (never after an interrupted one). Cancelling the task that iterates ``reply()`` is how a
 driver interrupts it; the conversation stays well formed (agent.conversation).
+
+A driver that hears the caller's words before they are final (a call's interim transcript) may start a reply
+on them when ``preemptive`` says that saves time: ``hear_tentatively``, then ``reply()`` as usual. Until the
+driver calls ``confirm()`` (the final words are the same) that reply runs reads only: writes and call control
+wait. Otherwise the driver cancels the reply and calls ``withdraw()``, which forgets the words and the reply.
 """
 
 from __future__ import annotations
@@ -17,6 +22,15 @@ from agent.events import AgentEvent, ToolCall
 
 class Agent(Protocol):
     def hear(self, text: str) -> None: ...
+
+    @property
+    def preemptive(self) -> bool: ...
+
+    def hear_tentatively(self, text: str) -> None: ...
+
+    def confirm(self) -> None: ...
+
+    def withdraw(self) -> None: ...
 
     def said(self, text: str) -> None: ...
 

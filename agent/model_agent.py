@@ -6,6 +6,10 @@ assembled, run (reads side by side, writes one at a time in the order asked), an
 one assistant message with ``tool_calls`` followed by one tool message per call; then the model is asked
 again. The last round is asked to answer without tools; if it still asks for one, the caller is handed over.
 
+A reply started on words that are not final yet (``hear_tentatively``, agent.interface) runs reads only: a round
+with a write or call control waits for ``confirm()``; ``withdraw()`` forgets the words, the reply and any
+identification its lookups made.
+
 Interruptions (the driver cancels ``reply``): a write once started is never cancelled and its result always
 lands in the conversation, heard or not; a read is stopped and its result reads "cancelled"; end_call and a
 transfer are only events for the driver, which carries them out once the caller has heard the reply.
@@ -17,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -74,6 +79,7 @@ class ModelAgent:
         self._fillers = Fillers()
         self._replying = False  # a reply's generator is open
         self._heard_later: str | None = None  # what was heard of it, told before the generator closed
+        self._tentative: _Tentative | None = None  # the caller's words heard before they were final
 
     @property
     def caller(self) -> facts.CallerFacts | None:
@@ -85,6 +91,37 @@ class ModelAgent:
     def hear(self, text: str) -> None:
         """A whole caller turn."""
         self.conversation.add_user(text)
+
+    # The model takes hundreds of milliseconds to start answering: starting it early saves that much.
+    preemptive = True
+
+    def hear_tentatively(self, text: str) -> None:
+        """The caller's words so far, perhaps not final: a reply may start on them (agent.interface)."""
+        self._tentative = _Tentative(len(self.conversation.messages), _identity(self.tool_context), asyncio.Event())
+        self.conversation.add_user(text)
+
+    def confirm(self) -> None:
+        """The words heard tentatively were the caller's whole turn: the reply started on them goes on."""
+        tentative, self._tentative = self._tentative, None
+        if tentative is not None:
+            tentative.confirmed.set()
+
+    def withdraw(self) -> None:
+        """They were not: forget them and the reply begun on them (which the driver has cancelled and closed)."""
+        tentative, self._tentative = self._tentative, None
+        if tentative is None:
+            return
+        if self._replying:
+            raise RuntimeError("withdraw() comes after the tentative reply has been cancelled and closed")
+        self.conversation.withdraw(tentative.messages_from)
+        if _identity(self.tool_context) != tentative.identity:
+            _restore_identity(self.tool_context, tentative.identity)
+            self._tools.stale = True  # the caller's facts are read again for the next reply
+
+    async def until_confirmed(self) -> None:
+        """Writes and call control wait here while the caller's words are not final (a cancel ends the wait)."""
+        if self._tentative is not None:
+            await self._tentative.confirmed.wait()
 
     def said(self, text: str) -> None:
         """The driver's own words (greeting, prompts) that the caller heard."""
@@ -181,8 +218,11 @@ class ModelAgent:
     async def _run_round(self, calls: list[ToolCall], results: dict[str, dict], round_number: int):
         """Run the round's calls: consecutive reads side by side, each write alone, in the order asked."""
         for batch in _batches(calls):
-            tasks = {call.id: asyncio.ensure_future(self._invoke(call, round_number)) for call in batch}
+            tasks: dict[str, asyncio.Future] = {}
             try:
+                if any(_needs_final_words(call) for call in batch):
+                    await self.until_confirmed()
+                tasks = {call.id: asyncio.ensure_future(self._invoke(call, round_number)) for call in batch}
                 await asyncio.wait(tasks.values())
             except asyncio.CancelledError:
                 self._on_interrupted(calls, results, tasks)
@@ -235,9 +275,32 @@ class ModelAgent:
             await self._settle_late_writes()
 
 
+@dataclass(frozen=True)
+class _Tentative:
+    """Caller words heard before they were final, and what a reply begun on them may have to undo."""
+
+    messages_from: int  # where they begin in the conversation
+    identity: tuple  # the tool context's identification before them (a lookup may change it)
+    confirmed: asyncio.Event  # set by confirm(): writes and call control may run
+
+
+def _identity(context: ToolContext) -> tuple:
+    return context.customer_id, context.identified_by, context.failed_identifications
+
+
+def _restore_identity(context: ToolContext, identity: tuple) -> None:
+    context.customer_id, context.identified_by, context.failed_identifications = identity
+
+
 def _is_write(call: ToolCall) -> bool:
     tool = TOOLS.get(call.name)
     return tool is not None and tool.kind is ToolKind.WRITE
+
+
+def _needs_final_words(call: ToolCall) -> bool:
+    """A write or call control runs only on the caller's final words; a read may run on tentative ones."""
+    tool = TOOLS.get(call.name)
+    return tool is not None and tool.kind in (ToolKind.WRITE, ToolKind.CONTROL)
 
 
 def _batches(calls: list[ToolCall]) -> list[list[ToolCall]]:

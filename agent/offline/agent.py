@@ -115,6 +115,19 @@ class OfflineAgent(Identification, Jobs, Answers, Reminders):
         self.conversation.add_user(text)
         self._pending.append(text)
 
+    # It answers as soon as it is asked: a reply started before the caller's words are final would save
+    # nothing, so a driver never starts one (agent.interface).
+    preemptive = False
+
+    def hear_tentatively(self, text: str) -> None:
+        raise TypeError("the offline agent does not reply preemptively (its preemptive is False)")
+
+    def confirm(self) -> None:
+        """Nothing is ever tentative here."""
+
+    def withdraw(self) -> None:
+        """Nothing is ever tentative here."""
+
     def said(self, text: str) -> None:
         self._opening_said(text)
         self.conversation.add_said(text)
