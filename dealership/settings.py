@@ -245,11 +245,18 @@ VOICE_ENDPOINTING_MS = int(env_str("VOICE_ENDPOINTING_MS", "300"))
 # A gap in words this long ends the turn even when endpointing missed it (noise on the line).
 VOICE_UTTERANCE_END_MS = int(env_str("VOICE_UTTERANCE_END_MS", "1000"))
 VOICE_TTS_MODEL = env_str("VOICE_TTS_MODEL", "aura-2-thalia-en")
-# Words (not counting "okay", "mm-hmm"...) the caller must say over the agent to interrupt it.
-VOICE_BARGE_IN_MIN_WORDS = int(env_str("VOICE_BARGE_IN_MIN_WORDS", "2"))
+# Words (not counting "okay", "mm-hmm"...) the caller must say over the agent to interrupt it. One is enough:
+# the agent stopped sending at the caller's first sound (below), and a noise or a listening word alone does
+# not count, so waiting for a second word would only keep the caller talking over the rest of the buffer.
+VOICE_BARGE_IN_MIN_WORDS = int(env_str("VOICE_BARGE_IN_MIN_WORDS", "1"))
 # The caller makes a sound while the agent talks: no new audio goes out for this long, waiting for words that
 # interrupt; a cough or an "mm-hmm" alone lets the agent go on from where it stopped.
 VOICE_BARGE_IN_PAUSE_SECONDS = float(env_str("VOICE_BARGE_IN_PAUSE_SECONDS", "1.0"))
+# The caller pauses: the model may start on their words so far, before the final transcript; the reply is
+# kept when the final says the same, else discarded unheard (at most one extra model request per turn).
+VOICE_PREEMPTIVE_REPLIES = env_bool("VOICE_PREEMPTIVE_REPLIES", default=True)
+# How long the caller's audio must be quiet, after words the transcript already holds, to count as that pause.
+VOICE_PREEMPT_SILENCE_MS = int(env_str("VOICE_PREEMPT_SILENCE_MS", "120"))
 # Quiet this long: "are you still there?"; as long again: goodbye.
 VOICE_SILENCE_SECONDS = float(env_str("VOICE_SILENCE_SECONDS", "8"))
 VOICE_MAX_CALL_SECONDS = float(env_str("VOICE_MAX_CALL_SECONDS", "900"))

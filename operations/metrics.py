@@ -81,6 +81,12 @@ SERVER_TURN_SECONDS = Histogram(
     "speech provider (budget: 95% within 0.02 s at 100 calls; 0.05 s for a turn with tools).",
     buckets=(0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0),
 )
+PREEMPTIVE_REPLIES = Counter(
+    "dealership_voice_preemptive_replies",
+    "Replies started before the caller's final transcript, by result: kept (the final said the same) or "
+    "discarded unheard (the caller went on, or the final differed).",
+    ["result"],
+)
 INBOUND_LAG_SECONDS = Histogram(
     "dealership_voice_inbound_lag_seconds",
     "How late each caller audio frame (20 ms) was handled against its timestamp: the event loop's own delay "

@@ -108,7 +108,8 @@ def _chat_line(turn) -> ChatLine:
         else:
             line.heard = turn.text
         line.timings = " · ".join(
-            f"{label} {getattr(turn, name)} ms" for name, label in TIMING_LABELS if getattr(turn, name) is not None
+            ["started before the final transcript"] * turn.preemptive
+            + [f"{label} {getattr(turn, name)} ms" for name, label in TIMING_LABELS if getattr(turn, name) is not None]
         )
     return line
 

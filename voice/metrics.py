@@ -10,7 +10,7 @@ different things.
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import Counter, deque
 
 # When the agent's request left for the model: the agent's own measure, read here by the call session.
 from agent.metrics import REQUEST_SENT, Moment, mark_request_sent  # noqa: F401
@@ -77,6 +77,17 @@ def observe_turn(*, server_ms: float | None, first_audio_ms: float | None) -> No
         prometheus.SERVER_TURN_SECONDS.observe(server_ms / 1000)
     if first_audio_ms is not None:
         prometheus.FIRST_AUDIO_SECONDS.observe(first_audio_ms / 1000)
+
+
+# Replies started on the caller's words before their final transcript (voice.session.preemption), by result:
+# "kept" or "discarded". A benchmark may install its own Counter here, as with the reservoirs.
+PREEMPTIVE_REPLIES: Counter[str] = Counter()
+KEPT, DISCARDED = "kept", "discarded"
+
+
+def preemptive_reply(result: str) -> None:
+    PREEMPTIVE_REPLIES[result] += 1  # looked up now: a benchmark may have installed its own
+    prometheus.PREEMPTIVE_REPLIES.labels(result=result).inc()
 
 
 def turn_saved(speaker: str, *, interrupted: bool) -> None:

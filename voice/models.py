@@ -141,6 +141,11 @@ class Turn(models.Model):
     text = models.TextField(help_text="Everything said (for the agent: everything generated to be said).")
     heard_text = models.TextField(blank=True, help_text="Agent turns: the part the caller actually heard.")
     interrupted = models.BooleanField(default=False, help_text="The caller talked over the agent (barge-in).")
+    preemptive = models.BooleanField(
+        default=False,
+        help_text="Agent turns: the reply was started on the caller's words before their final transcript, "
+        "which then said the same (a stage done before that final has no timing).",
+    )
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField()
     agent_first_token_ms = models.PositiveIntegerField(null=True, blank=True)

@@ -423,6 +423,7 @@ def turn_record(
     text: str,
     heard_text: str = "",
     interrupted: bool = False,
+    preemptive: bool = False,
     started_at: datetime,
     ended_at: datetime,
     timings: dict | None = None,
@@ -430,7 +431,7 @@ def turn_record(
 ) -> Turn:
     """Save one finished turn of the conversation at the call's next position.
 
-    ``timings`` (agent turns) maps agent_first_token_ms, tts_first_byte_ms,
+    ``preemptive`` (agent turns): the reply began before the caller's final transcript. ``timings`` (agent turns) maps agent_first_token_ms, tts_first_byte_ms,
     first_frame_ms and first_mark_ms to milliseconds; implausible values are
     stored as unknown. ``tools`` (agent turns) are the tool calls of that reply
     as (invocation, whether the caller heard the answer after it), saved with
@@ -458,6 +459,7 @@ def turn_record(
             text=text or "",
             heard_text=heard_text or "",
             interrupted=bool(interrupted),
+            preemptive=bool(preemptive) and speaker == Speaker.AGENT,
             started_at=started_at,
             ended_at=max(ended_at, started_at),
             **measured,

@@ -111,6 +111,10 @@ async def test_barge_in_clears_audio_and_keeps_only_what_was_heard(voice_live, s
         await peer.send_stop()
 
     assert peer.events("clear_received"), "clear was sent to Twilio"
+    # The agent stopped sending at the caller's first sound (the buffered audio ran dry), then the words cleared.
+    began = next(e.t for e in peer.events("sent_utterance_start") if e.data.get("text") == "actually what about friday")
+    cleared = next(e.t for e in peer.events("clear_received") if e.t > began)
+    assert any(began < e.t < cleared for e in peer.events("underrun")), "sending went on until the clear"
     await settle(lambda: Call.objects.get(call_sid=call_sid).ended_at is not None)
     said = await turns(call_sid)
     interrupted = [t for t in said if t.interrupted]

@@ -8,6 +8,9 @@ socket. Everything else happens in tasks the session owns and cancels together:
     agent text -> SentenceChunker -> speakable -> Speaker (Deepgram Aura) -> tts events -> Pacer -> Twilio
     Twilio marks -> which sentences were heard -> turn saved, call ended or handed over when heard
 
+When the caller pauses, the agent may start answering before the final transcript (a preemptive reply,
+voice.session.preemption): its words are held until the final says the same, or it is discarded unheard.
+
 A reminder call (one we placed) also listens for Twilio's answering-machine result from the webhooks
 (voice.session.call_events): a machine gets the call's voicemail and a hang-up (voice.session.answering_machine).
 
@@ -41,9 +44,10 @@ from voice.session import answering_machine, handover
 from voice.session.answering_machine import MachineAction
 from voice.session.call_events import MACHINE_DETECTION, CallEvents
 from voice.session.context import answered_by as stored_answered_by
-from voice.session.records import CallRecords
 from voice.session.pacer import Pacer
-from voice.session.turn_taking import TurnTaker, interrupting_words
+from voice.session.preemption import PauseDetector
+from voice.session.records import CallRecords
+from voice.session.turn_taking import TurnTaker, interrupting_words, same_words
 from voice.speech import SentenceChunker, speakable
 
 logger = logging.getLogger(__name__)
@@ -71,11 +75,19 @@ class Sentence:
     filler: bool = False  # our own words while tools run, not the model's
 
 
+def _confirmed() -> asyncio.Event:
+    confirmed = asyncio.Event()
+    confirmed.set()
+    return confirmed
+
+
 @dataclass
 class AgentTurn:
     """What the agent is saying now, and what of it the caller has heard."""
 
     interruptible: bool
+    # Set when its words may be spoken: at once, but for a preemptive reply only once the final confirms it.
+    confirmed: asyncio.Event = field(default_factory=_confirmed)
     started_at: datetime = field(default_factory=timezone.now)
     answers_final_at: float | None = None  # monotonic time of the caller's final transcript it answers
     sentences: list[Sentence] = field(default_factory=list)
@@ -93,6 +105,7 @@ class AgentTurn:
     first_chunk_token_at: float | None = None
     first_say_at: float | None = None
     finished: bool = False
+    preemptive: bool = False  # started before the caller's final transcript (and kept: it said the same)
     reply: bool = False  # the agent's reply (its words go back to the agent as heard), not our fixed words
     # Tools run for this reply: each with the number of sentences queued when it finished, so that the
     # caller "heard its answer" when a later sentence of the model's was heard.
@@ -133,14 +146,27 @@ class AgentTurn:
         }
 
     def server_ms(self) -> float | None:
-        """Final transcript to first frame, minus the waits for the model's words and the first audio."""
+        """Final transcript to first frame, minus the waits for the model's words and the first audio.
+
+        A preemptive reply's request left, and its words may have come, before the final: only what the server
+        did after the final counts.
+        """
         sent = self.request_sent.at or self.asked_at  # an agent without a request: from when it was asked
         moments = (self.answers_final_at, sent, self.first_chunk_token_at, self.first_say_at,
                    self.first_audio_at, self.first_frame_at)  # fmt: skip
         if any(moment is None for moment in moments):
             return None
         final, sent, words, said, audio, frame = moments
-        return round(((sent - final) + (said - words) + (frame - audio) + self.tools_seconds) * 1000, 2)
+        own = max(0.0, sent - final) + (said - max(words, final)) + (frame - audio) + self.tools_seconds
+        return round(own * 1000, 2)
+
+
+@dataclass
+class Preempted:
+    """A reply started on the caller's words before their final transcript, held until the final confirms them."""
+
+    text: str
+    turn: AgentTurn
 
 
 class CallSession:
@@ -169,6 +195,9 @@ class CallSession:
         self._pacer = Pacer(self._send, stream_sid, lead_seconds=settings.VOICE_PLAYBACK_LEAD_MS / 1000,
                             on_first_frame=self._on_first_frame)  # fmt: skip
         self._turns = TurnTaker()
+        self._pause = PauseDetector(settings.VOICE_PREEMPT_SILENCE_MS / 1000) if (
+            settings.VOICE_PREEMPTIVE_REPLIES and self._agent.preemptive) else None  # fmt: skip
+        self._preempted: Preempted | None = None  # a reply started before the caller's final words
         self._waiting: list[tuple[str, float]] = []  # caller turns said over words that cannot be interrupted
         self._current: AgentTurn | None = None
         self._reply_task: asyncio.Task | None = None
@@ -231,6 +260,8 @@ class CallSession:
 
     def on_media(self, audio: bytes) -> None:
         self._listener.send_audio(audio)
+        if self._pause is not None and self._pause.on_frame(audio, time.monotonic()):
+            self._start_preemptive_reply()
 
     async def on_mark(self, name: str) -> None:
         found = self._by_mark.pop(name, None)
@@ -266,6 +297,7 @@ class CallSession:
             return
         self._ending = True
         self._waiting.clear()  # the machine's greeting, transcribed: nobody to answer
+        await self._discard_preemptive_reply()
         if self._current is None or self._current.finished:
             await self._send({"event": "clear", "streamSid": self.stream_sid})  # nothing of ours may still play
             self._pacer.clear()
@@ -413,6 +445,8 @@ class CallSession:
             self._last_activity = transcript.at
         turn = self._current
         text = self._turns.on_transcript(transcript)
+        if text is None and transcript.text:
+            await self._more_words()
         speaking = turn is not None and not turn.finished
         if speaking and turn.interruptible and not self._ending:
             heard = text if text is not None else self._turns.heard_so_far()
@@ -431,34 +465,93 @@ class CallSession:
             await self._caller_said(text, transcript.at)
 
     async def _caller_said(self, text: str, final_at: float) -> None:
-        """A whole caller turn: save it and answer it."""
+        """A whole caller turn: save it and answer it (or let the reply begun on it go on)."""
         self._listener.finalize()
         self._silence_prompts = 0
         self._record(SpeakerRole.CALLER, text, started_at=timezone.now())
+        if self._pause is not None:
+            self._pause.next_turn()
+        if self._preempted is not None:
+            if same_words(self._preempted.text, text) and not self._ending:
+                self._keep_preemptive_reply(final_at)
+                return
+            await self._discard_preemptive_reply()
         self._agent.hear(text)
         if self._ending:
             return
         previous = self._reply_task
         if previous and not previous.done() and previous is not asyncio.current_task():
             # A reply still thinking (nothing said yet): it gives way to one that answers everything said.
-            previous.cancel()
-            try:
-                await previous
-            except asyncio.CancelledError:
-                if asyncio.current_task().cancelling():
-                    raise  # this task is being stopped too (the call is ending), not only the reply
-            except Exception:  # the reply handles its own failures; nothing to add here
-                pass
+            await self._cancel_reply()
             if self._current is not None and self._current.reply and not self._current.finished:
                 self._save_agent_turn(self._current, interrupted=True)
                 self._current = None
-        self._reply_task = asyncio.create_task(self._reply(final_at), name="reply")
+        turn = AgentTurn(interruptible=True, answers_final_at=final_at, reply=True)
+        self._reply_task = asyncio.create_task(self._reply(turn), name="reply")
+
+    async def _cancel_reply(self) -> None:
+        """Stop the reply task and wait until it has closed the agent's reply."""
+        reply = self._reply_task
+        if reply is None or reply.done() or reply is asyncio.current_task():
+            return
+        reply.cancel()
+        try:
+            await reply
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():
+                raise  # this task is being stopped too (the call is ending), not only the reply
+        except Exception:  # the reply handles its own failures; nothing to add here
+            pass
+
+    # ------------------------------------------------------------------ preemptive replies
+
+    async def _more_words(self) -> None:
+        """The caller's turn grew: a reply begun on fewer words goes; a pause after them may begin one."""
+        if self._preempted is not None and not same_words(self._preempted.text, self._turns.heard_so_far()):
+            await self._discard_preemptive_reply()
+        if self._pause is not None and self._pause.on_words(time.monotonic()):
+            self._start_preemptive_reply()
+
+    def _start_preemptive_reply(self) -> None:
+        """The caller paused after words that are not final yet: start the reply on them, its words held back."""
+        text = self._turns.heard_so_far()
+        current, reply = self._current, self._reply_task
+        # The agent may have stopped saving time this way during the call (gone on offline).
+        if (not text or self._ending or self._waiting or self._preempted is not None or not self._agent.preemptive
+                or (current is not None and not current.finished) or (reply is not None and not reply.done())):  # fmt: skip
+            return
+        self._pause.used()
+        turn = AgentTurn(interruptible=True, reply=True, preemptive=True, confirmed=asyncio.Event())
+        self._preempted = Preempted(text, turn)
+        self._agent.hear_tentatively(text)
+        self._reply_task = asyncio.create_task(self._reply(turn), name="reply")
+
+    def _keep_preemptive_reply(self, final_at: float) -> None:
+        """The final transcript says what the reply was begun on: it goes on, and its words may be spoken."""
+        turn = self._preempted.turn
+        self._preempted = None
+        turn.answers_final_at = final_at
+        self._agent.confirm()
+        self._current = turn
+        turn.confirmed.set()
+        metrics.preemptive_reply(metrics.KEPT)
+
+    async def _discard_preemptive_reply(self) -> None:
+        """The caller went on, or the final says something else: the reply begun early goes, unheard."""
+        preempted, self._preempted = self._preempted, None
+        if preempted is None:
+            return
+        await self._cancel_reply()
+        self._agent.withdraw()
+        for invocation, _ in preempted.turn.tools:  # the reads it ran are kept with the call all the same
+            self._records.put_nowait(("tool", {"invocation": invocation}))
+        metrics.preemptive_reply(metrics.DISCARDED)
 
     # ------------------------------------------------------------------ answering
 
-    async def _reply(self, final_at: float) -> None:
-        turn = AgentTurn(interruptible=True, answers_final_at=final_at, reply=True)
-        self._current = turn
+    async def _reply(self, turn: AgentTurn) -> None:
+        if turn.confirmed.is_set():
+            self._current = turn  # a preemptive reply becomes the current turn once confirmed
         chunker = SentenceChunker()
         # The agent bounds its model's silence itself (agent.failover: ask again, then go on offline); this is
         # the backstop for an agent that hangs all the same.
@@ -511,6 +604,7 @@ class CallSession:
                     turn.first_chunk_token_at = time.monotonic()  # a reply shorter than one chunk
                 await self._speak(turn, chunk)
         except (TimeoutError, AgentError) as exc:
+            await turn.confirmed.wait()  # a hand-over only on the caller's final words
             logger.warning("call %s: the agent failed: %s", self.call_sid, exc)
             self._record_system(f"The agent failed: {exc or 'no answer in time'}.")
             turn.generated = True
@@ -528,6 +622,7 @@ class CallSession:
             with contextlib.suppress(Exception):
                 await stream.aclose()
         turn.generated = True
+        await turn.confirmed.wait()
         if not turn.sentences:
             await self._finish_turn(turn)
         elif turn.all_heard():
@@ -535,6 +630,7 @@ class CallSession:
 
     async def _filler(self, turn: AgentTurn, started: ToolsStarted) -> None:
         """Tools still running about a second after the caller's words, and nothing said yet: a short filler."""
+        await turn.confirmed.wait()
         due = (turn.answers_final_at or time.monotonic()) + settings.AGENT_FILLER_AFTER_SECONDS
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         if turn is self._current and not turn.finished and not turn.sentences and turn.tools_running:
@@ -542,6 +638,7 @@ class CallSession:
                 await self._speak(turn, self._agent.filler(started.calls), filler=True)
 
     async def _speak(self, turn: AgentTurn, text: str, *, filler: bool = False) -> None:
+        await turn.confirmed.wait()  # a preemptive reply says nothing before the final confirms it
         self._sentence_ids += 1
         sentence = Sentence(id=self._sentence_ids, text=text, mark=f"s{self._sentence_ids}", filler=filler)
         turn.sentences.append(sentence)
@@ -626,12 +723,13 @@ class CallSession:
         if not turn.sentences and not turn.tools:
             return
         self._record(SpeakerRole.AGENT, turn.text(), heard_text=heard, interrupted=interrupted,
-                     started_at=turn.started_at, timings=turn.timings(), tools=turn.tools_heard())  # fmt: skip
+                     preemptive=turn.preemptive, started_at=turn.started_at, timings=turn.timings(),
+                     tools=turn.tools_heard())  # fmt: skip
 
     def tool_finished(self, invocation: ToolInvocation) -> None:
         """The agent's recorder: a tool call is kept with the reply it belongs to, or alone once that reply is
         saved (a write the caller talked over lands after it, perhaps while the next reply is under way)."""
-        turn = self._current
+        turn = self._preempted.turn if self._preempted is not None else self._current
         if turn is not None and turn.reply and not turn.finished and invocation.started_at >= turn.started_at:
             turn.tools.append((invocation, len(turn.sentences)))
         else:
@@ -723,10 +821,12 @@ class CallSession:
     # ------------------------------------------------------------------ records
 
     def _record(self, speaker: str, text: str, *, heard_text: str = "", interrupted: bool = False,
-                started_at: datetime, timings: dict | None = None, tools=()) -> None:  # fmt: skip
+                preemptive: bool = False, started_at: datetime, timings: dict | None = None,
+                tools=()) -> None:  # fmt: skip
         metrics.turn_saved(speaker, interrupted=interrupted)
         self._records.put_nowait(("turn", {
             "speaker": speaker, "text": text, "heard_text": heard_text, "interrupted": interrupted,
+            "preemptive": preemptive,
             "started_at": started_at, "ended_at": timezone.now(), "timings": timings or {}, "tools": list(tools),
         }))  # fmt: skip
 

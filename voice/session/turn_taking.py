@@ -18,6 +18,12 @@ def interrupting_words(text: str) -> int:
     return sum(1 for word in _WORD.findall(text.lower()) if word not in BACKCHANNEL)
 
 
+def same_words(first: str, second: str) -> bool:
+    """Whether two transcripts say the same, whatever their case and punctuation (a preemptive reply's words
+    against the final transcript: "Do you have loaner cars" is "do you have loaner cars?")."""
+    return _WORD.findall(first.lower()) == _WORD.findall(second.lower())
+
+
 class TurnTaker:
     """Merges transcript fragments into caller turns.
 
