@@ -4,6 +4,7 @@
     DEBUG=1 .venv/bin/python bench/voice.py --calls 100          # one round of 100 calls
     DEBUG=1 .venv/bin/python bench/voice.py --sweep 50,200 --questions 1 --no-pin
     DEBUG=1 .venv/bin/python bench/voice.py --phases mix         # only the realistic mix (no talk peak)
+    DEBUG=1 .venv/bin/python bench/voice.py --calls 25 --phases talk,barge   # the talk peak, then barge-ins
 
 The question is how many calls one server process carries with the inbound frame lag p99 under 20 ms,
 asked twice: at the talk peak (every agent speaking at once) and at a realistic mix (at any moment about
@@ -11,19 +12,23 @@ asked twice: at the talk peak (every agent speaking at once) and at a realistic 
 largest passing number of calls for each, side by side. A round passes a criterion when that phase's lag
 p99 is under the bound and every call was served in it; a mix round also has to have reached, on average,
 MIX_SHARE_FLOOR (3/4) of the 40% aimed at (an overloaded server answers late, callers wait longer, and
-fewer agents speak: that round was lighter than claimed).
+fewer agents speak: that round was lighter than claimed). Beside the two criteria, the rounds of up to
+BARGE_MAX_CALLS (100) calls measure barge-ins: how soon the agent stops when the caller talks over it.
 
 The sweep plays the rounds in order. Each criterion (talk, mix) stops being measured after two rounds in a
 row over the lag bound (larger rounds only get worse; the 100-call round, where the per-turn budgets are
 judged, always runs the talk peak; --keep-going measures them all), and a round with neither left is
-skipped. Then, for each criterion, --narrow (1) more round halves the gap between the largest N that
-passed and the smallest that failed (unless they are --resolution (25) apart or closer); such a round
-plays only the phase it narrows, without the arrivals. A round with both phases lasts about 85 s plus
-N / RAMP_PER_SECOND (the ramp), a mix-only round about 45 s plus the ramp, a talk-only one about 40 s
-plus the ramp. The default sweep takes 10 to 12 minutes on a quiet machine (six rounds of both phases
-and no narrowing when everything passes up to 300 calls; more narrowing, fewer full rounds otherwise);
---narrow 0 saves one to two minutes; --phases talk is the talk-peak-only run, three to six minutes.
-Each round prints its duration, and the total is printed at the end.
+skipped. The barge-in phase is no criterion: it comes along in every round played of at most
+BARGE_MAX_CALLS calls (in every round when --phases names it). Then, for each criterion, --narrow (1)
+more round halves the gap between the largest N that passed and the smallest that failed (unless they
+are --resolution (25) apart or closer); such a round plays only the phase it narrows, without the
+arrivals or the barge-ins. A round with both phases lasts about 85 s plus N / RAMP_PER_SECOND (the
+ramp), a mix-only round about 45 s plus the ramp, a talk-only one about 40 s plus the ramp; the barge-in
+phase adds about 40 s. The default sweep takes 12 to 14 minutes on a quiet machine (six rounds of both
+phases, three of them with barge-ins, and no narrowing when everything passes up to 300 calls; more
+narrowing, fewer full rounds otherwise); --narrow 0 saves one to two minutes; --phases talk is the
+talk-peak-only run, three to six minutes. Each round prints its duration, and the total is printed at
+the end.
 
 The server (bench/voice_server.py: Daphne serving dealership.asgi:application) runs in a process of
 its own, pinned to one CPU; this process, pinned to the other(s), is the load generator: the callers
@@ -31,9 +36,10 @@ its own, pinned to one CPU; this process, pinned to the other(s), is the load ge
 (FakeDeepgram: final transcript 150 ms after speech ends, first TTS byte after 150 ms; FakeOpenAI: first
 token after 350 ms, then 40 tokens/s, answering with knowledge-base passages). Each call is placed as
 Twilio places one (signed webhook over HTTP, then the stream), hears a short greeting, asks one or two
-of the demo FAQs in a caller's words, hears the answers, later keeps conversing, and hangs up at the end.
+of the demo FAQs in a caller's words, hears the answers, talks over a few answers, later keeps conversing,
+and hangs up at the end.
 
-A round has up to seven phases, each marked in the server's figures:
+A round has up to eight phases, each marked in the server's figures:
 - "ramp": calls arrive, RAMP_PER_SECOND a second, and hear the greeting (compressed arrivals to keep
   the benchmark short; its figures are shown as they are);
 - "listen": all N calls on the line and streaming, nobody speaking: the floor cost of N streams;
@@ -41,6 +47,12 @@ A round has up to seven phases, each marked in the server's figures:
   its second question), so nearly every call has the agent speaking at the same time;
 - "arrivals": the N calls stay on the line, silent, while PROBES more calls arrive, one a second, hear
   the greeting and hang up (200 calls of three minutes bring about one a second);
+- "barge": barge-ins. Every caller on the line, starting within BARGE_JITTER_SECONDS (2 s), BARGE_REPEATS
+  (2) times: asks a question whose answer lasts BARGE_MIN_ANSWER_SECONDS (4 s) or more (every one of the
+  pool does), says another line over the answer once its audio has been arriving for BARGE_AFTER_SECONDS
+  (0.6 to 1.5 s, at random), and hears the answer to that line out. A line is an opener of BARGE_OPENERS
+  ("Hold on, one more thing.") then another question of the pool: what the stand-in model cannot find in
+  the knowledge base it answers with a transfer, which would end the call;
 - "mix-lead-in" then "mix": the realistic mix. Every caller loops: ask a random question of the pool,
   hear the whole answer, pause. The pause is drawn at random, x0.5 to x1.5, around the value that makes
   the agent speak MIX_SHARE (40%) of the caller's cycle: with the answer just heard lasting A seconds of
@@ -51,7 +63,10 @@ A round has up to seven phases, each marked in the server's figures:
   mixing follow, measured;
 - "hangup": everyone hangs up, mid-answer or not.
 The greeting budget is judged on the arrivals, the inbound-lag budget on "talk" (and the mix is shown
-beside it), and the lag is shown for "listen", "arrivals" and "ramp".
+beside it), and the lag is shown for "listen", "arrivals" and "ramp". The caller's own budgets are judged
+in the rounds of 25 and 100 calls: the caller waited (below) p50 <= 800 ms, at the talk peak and in the
+mix (every answer here is an FAQ's, given without tools), and barge-in speech start -> quiet p50 <= 200 ms,
+-> clear p50 <= 400 ms.
 
 How many agents speak is measured, not assumed: every SAMPLE_SECONDS the load generator counts the
 calls on the line whose peer received agent audio since the last look (its byte count moved; the server
@@ -60,13 +75,23 @@ for the talk peak and the mix.
 
 Figures:
 - greeting: stream start -> first greeting frame at the caller (the peer's timeline);
+- caller waited: the end of the caller's line -> the first agent audio after it, at the caller;
 - first frame: the caller's final transcript -> first agent audio frame sent (Turn.first_frame_ms),
   with the model's first token and the first TTS byte on the same clock;
 - server turn: the server's own time in each turn (voice.metrics SERVER_TURN_MS in the server process);
 - inbound lag: how late the server handled each caller frame against its timestamp (INBOUND_LAG_MS);
 - send lag: how late the load generator sent those frames (MediaStreamPeer.send_lags): the part of the
   inbound lag that is not the server's;
-- agents speaking: the share of calls receiving agent audio, sampled as above.
+- agents speaking: the share of calls receiving agent audio, sampled as above;
+- barge-in, on the load generator's clock from the first frame of the line said over the agent (the peer's
+  sent_utterance_start): to quiet, the arrival of the last agent frame before a gap of 100 ms or the
+  clear (the server stops sending at Deepgram's SpeechStarted; what had arrived still plays), and to
+  Twilio's clear (sent once VOICE_BARGE_IN_MIN_WORDS words that are not listening noises are heard). The
+  stand-in speaks 60 ms a character and shows a word once the space after it is heard, so the moment
+  that word is spoken is a floor under the clear (printed in the header).
+  A line begun after the answer's audio had stopped interrupts nothing and is counted apart;
+- preemptive replies: per phase, the server's count of replies started on the caller's words before the
+  final transcript, kept (the final said the same) or discarded unheard (voice.metrics PREEMPTIVE_REPLIES).
 
 Everything happens in a throwaway database (bench_voice), dropped at the end.
 """
@@ -80,6 +105,7 @@ import json
 import logging
 import os
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -103,8 +129,9 @@ from voice import simulation  # noqa: E402
 from voice.models import Speaker, Turn  # noqa: E402
 from voice.speech import speakable  # noqa: E402
 from bench.standin_model import KnowledgeAnswers  # noqa: E402
-from standins.audio_codec import SAMPLE_RATE, speech_duration  # noqa: E402
-from voice.simulation import Endpoint, Latencies, SimulatedCall, Standins, percentile  # noqa: E402
+from standins.audio_codec import MS_PER_CHAR, SAMPLE_RATE, speech_duration  # noqa: E402
+from voice.session.turn_taking import interrupting_words  # noqa: E402
+from voice.simulation import BargeInFigures, Endpoint, Latencies, SimulatedCall, Standins, percentile  # noqa: E402
 
 BENCH_DATABASE = "bench_voice"
 SWEEP = (25, 50, 100, 150, 200, 300)
@@ -122,9 +149,20 @@ MIX_PAUSE_SPREAD = (0.5, 1.5)  # each pause is the 40% value times a factor draw
 MIX_SHARE_FLOOR = 0.75  # a mix round whose measured share is under this fraction of MIX_SHARE does not count
 SAMPLE_SECONDS = 0.1  # how often the share of agents speaking is sampled
 EXCHANGE_OVERHEAD_SECONDS = 1.5  # in an exchange besides the words: STT, model, TTS, the quiet after the answer
-PHASES = ("talk", "mix")  # the two criteria; "arrivals" (the greeting) comes with the talk peak in the sweep
+BARGE_JITTER_SECONDS = 2.0  # barge-in callers start within this, out of phase
+BARGE_REPEATS = 2  # answers each caller talks over
+BARGE_AFTER_SECONDS = (0.6, 1.5)  # how long the answer's audio has been arriving when the caller talks over it
+BARGE_MIN_ANSWER_SECONDS = 4.0  # an answer this long is still playing when the interruption's words are known
+BARGE_MAX_CALLS = 100  # unless --phases names it, the barge-in phase runs in rounds of at most this many calls
+# Said over an answer, each followed by another question of the pool (the stand-in model answers a line it
+# cannot find in the knowledge base with a transfer, which would end the call).
+BARGE_OPENERS = ("Sorry to cut in.", "Hold on, one more thing.", "Wait, before you go on.",
+                 "Wait, actually I have a different question.")  # fmt: skip
+CRITERIA = ("talk", "mix")  # judged by the lag bound; "arrivals" (the greeting) comes with the talk peak
+PHASES = ("talk", "barge", "mix")  # what --phases chooses from, in the order a round plays them
 BUDGETS = {"greeting_p95_ms": 300, "first_frame_p95_ms": 700, "server_turn_p95_ms": 20, "lag_p99_ms": 20,
-           "calls": 100, "judged_at": 100}  # fmt: skip
+           "calls": 100, "judged_at": 100, "caller_wait_p50_ms": 800, "barge_quiet_p50_ms": 200,
+           "barge_clear_p50_ms": 400, "caller_judged_at": (25, 100)}  # fmt: skip
 LABELS = {"talk": "talk peak (every agent speaking at once)",
           "mix": f"realistic mix (about {MIX_SHARE:.0%} of agents speaking)"}  # fmt: skip
 
@@ -160,6 +198,8 @@ class Pool:
     questions: list[str]
     answer_seconds: float  # mean length of an answer's audio
     longest_exchange_seconds: float  # question, waiting, answer and the quiet after it, the longest of the pool
+    long_answered: list[str]  # the questions whose answer lasts BARGE_MIN_ANSWER_SECONDS or more
+    interruptions: list[str]  # lines said over an answer: an opener of BARGE_OPENERS, then a question
 
     @property
     def cycle_seconds(self) -> float:
@@ -180,8 +220,28 @@ def question_pool(answers: KnowledgeAnswers) -> Pool:
                 exchange_seconds.append(speech_duration(question) + answer_seconds[-1] + EXCHANGE_OVERHEAD_SECONDS)
                 break
         if len(questions) == QUESTION_POOL:
-            return Pool(questions, sum(answer_seconds) / len(answer_seconds), max(exchange_seconds))
+            long_answered = [q for q, a in zip(questions, answer_seconds) if a >= BARGE_MIN_ANSWER_SECONDS]
+            return Pool(questions, sum(answer_seconds) / len(answer_seconds), max(exchange_seconds), long_answered,
+                        interrupting_lines(answers, questions))  # fmt: skip
     raise SystemExit(f"only {len(questions)} demo questions are answered from the knowledge base")
+
+
+def interrupting_lines(answers: KnowledgeAnswers, questions: list[str]) -> list[str]:
+    """Each opener followed by each question, kept when the stand-in answers it as it answers the question."""
+    pairs = [(f"{opener} {question}", question) for opener in BARGE_OPENERS for question in questions]
+    kept = [line for line, question in pairs if answers.answer(line).text == answers.answer(question).text]
+    if not kept:
+        raise SystemExit("no interrupting line is answered from the knowledge base")
+    return kept
+
+
+def known_to_interrupt_ms(line: str) -> float:
+    """How far into ``line`` the server can know it interrupts: the end of its VOICE_BARGE_IN_MIN_WORDS-th word
+    that is not a listening noise (the stand-in Deepgram shows a word once the space after it is spoken)."""
+    for word in re.finditer(r"\S+\s", line):
+        if interrupting_words(line[: word.end()]) >= settings.VOICE_BARGE_IN_MIN_WORDS:
+            return word.end() * MS_PER_CHAR
+    return speech_duration(line) * 1000
 
 
 def pin_cpus(no_pin: bool) -> tuple[int | None, set[int]]:
@@ -260,7 +320,7 @@ class Exchange:
 @dataclass
 class Round:
     calls: int
-    ran: tuple[str, ...] = ()  # of "talk", "arrivals", "mix"
+    ran: tuple[str, ...] = ()  # of "talk", "arrivals", "barge", "mix"
     ok: int = 0
     errors: list[str] = field(default_factory=list)
     failed: dict[str, int] = field(default_factory=dict)  # phase -> callers that went wrong in it
@@ -271,10 +331,17 @@ class Round:
     speaking: dict[str, list[float]] = field(default_factory=dict)  # phase -> share of calls hearing the agent
     exchanges: list[Exchange] = field(default_factory=list)
     mix_cut: int = 0  # agent utterances the callers heard cut off during the mix (they spoke over a stalled answer)
+    barge_callers: int = 0  # the calls on the line when the barge-in phase began
+    barge_ins: list[BargeInFigures] = field(default_factory=list)
     turns: list[Turn] = field(default_factory=list)  # the talk peak's agent turns
     mix_turns: list[Turn] = field(default_factory=list)
     phases: dict[str, dict] = field(default_factory=dict)  # the server's figures, by phase
     seconds: float = 0.0
+
+    @property
+    def measured_barge_ins(self) -> list[BargeInFigures]:
+        """The barge-ins said while the agent's audio was still arriving (the others interrupted nothing)."""
+        return [b for b in self.barge_ins if b.over_agent]
 
     def turn_values(self, name: str, turns: list[Turn] | None = None) -> list[float]:
         turns = self.turns if turns is None else turns
@@ -306,6 +373,7 @@ class Caller:
         self.greeted = False
         self.errors: dict[str, str] = {}  # phase -> what went wrong first
         self.exchanges: list[Exchange] = []
+        self.barge_ins: list[BargeInFigures] = []
         self.send_lag_marks: dict[str, int] = {}
 
     @property
@@ -343,6 +411,38 @@ class Caller:
             pause = max(0.0, exchange.answer_seconds / MIX_SHARE - exchange.seconds)
             exchange.pause_seconds = pause * self.rng.uniform(*MIX_PAUSE_SPREAD)
             await asyncio.sleep(exchange.pause_seconds)
+
+    async def barge(self) -> None:
+        """The barge-in phase: BARGE_REPEATS times, ask, talk over the answer, hear the answer to that."""
+        await asyncio.sleep(self.rng.uniform(0, BARGE_JITTER_SECONDS))
+        for _ in range(BARGE_REPEATS):
+            if not await self.barge_in():
+                return
+
+    async def barge_in(self) -> bool:
+        """Ask a question with a long answer, say another line BARGE_AFTER_SECONDS into its audio and hear the
+        answer to that line out (so that the next question is not said over it); False if it went wrong."""
+        question = self.rng.choice(self.pool.long_answered)
+        other_questions = [line for line in self.pool.interruptions if not line.endswith(question)]
+        interruption = self.rng.choice(other_questions or self.pool.interruptions)
+        try:
+            asked = await self.call.say(question)
+            answer_began = await self.call.wait_for_audio(asked.ended_at) if asked else None
+            if answer_began is None:
+                self.errors.setdefault("barge", f"no answer to {question!r}")
+                return False
+            await asyncio.sleep(answer_began + self.rng.uniform(*BARGE_AFTER_SECONDS) - time.monotonic())
+            line = await self.call.say(interruption)
+            if line is None or not await self.call.wait_for_agent(line.ended_at, quiet=0.5):
+                self.errors.setdefault("barge", f"no answer to {interruption!r}")
+                return False
+        except Exception as exc:
+            self.errors.setdefault("barge", f"{type(exc).__name__}: {exc}")
+            return False
+        figures = simulation.barge_in_figures(self.call.peer, line)
+        if figures is not None:
+            self.barge_ins.append(figures)
+        return True
 
     async def exchange(self, phase: str, question: str) -> Exchange | None:
         peer = self.call.peer
@@ -406,10 +506,12 @@ class RoundDriver:
     def __init__(self, server: ServerProcess, callers: list[Caller]):
         self.server, self.callers = server, callers
         self.boundaries: list[tuple[str, float]] = []  # (phase, time.monotonic() it began)
+        self.began_at: dict[str, datetime.datetime] = {}  # phase -> when it began, on the call records' clock
 
     async def enter(self, phase: str) -> None:
         await self.server.ask_async(f"phase {phase}")
         self.boundaries.append((phase, time.monotonic()))
+        self.began_at[phase] = datetime.datetime.now(datetime.UTC)
         for caller in self.callers:
             caller.mark_send_lags(phase)
 
@@ -430,7 +532,6 @@ async def run_round(calls: int, ran: tuple[str, ...], server: ServerProcess, sta
                for n in range(calls)]  # fmt: skip
     driver, sampler = RoundDriver(server, callers), SpeakingSampler(callers)
     result = Round(calls=calls, ran=ran)
-    mix_began: datetime.datetime | None = None
     gate = asyncio.Semaphore(WEBHOOKS_IN_FLIGHT)
 
     began = time.monotonic()
@@ -447,8 +548,12 @@ async def run_round(calls: int, ran: tuple[str, ...], server: ServerProcess, sta
     if "arrivals" in ran:
         await driver.enter("arrivals")
         await probe_greetings(endpoint, standins, result)
+    if "barge" in ran:
+        await driver.enter("barge")
+        bargers = [c for c in callers if c.on_line]
+        result.barge_callers = len(bargers)
+        await _play("barge", [c.barge() for c in bargers], bargers, 120)
     if "mix" in ran:
-        mix_began = datetime.datetime.now(datetime.UTC)
         await driver.enter("mix-lead-in")
         mixers = [c for c in callers if c.on_line]
         conversing = [asyncio.create_task(c.converse(rng.uniform(0, pool.cycle_seconds))) for c in mixers]
@@ -484,9 +589,12 @@ async def run_round(calls: int, ran: tuple[str, ...], server: ServerProcess, sta
             wait = simulation.caller_wait_ms(caller.call.peer, exchange.line)
             result.caller_wait_ms.setdefault(exchange.phase, []).append(wait)
         result.exchanges += caller.exchanges
+        result.barge_ins += caller.barge_ins
     sids = [c.call.call_sid for c in callers if c.call.call_sid]
     turns = await asyncio.to_thread(_answer_turns, sids)
-    result.turns = [t for t in turns if mix_began is None or t.started_at < mix_began]
+    talk_ended = min((driver.began_at[p] for p in ("barge", "mix-lead-in") if p in driver.began_at), default=None)
+    mix_began = driver.began_at.get("mix-lead-in")
+    result.turns = [t for t in turns if talk_ended is None or t.started_at < talk_ended]
     result.mix_turns = [t for t in turns if mix_began is not None and t.started_at >= mix_began]
     return result
 
@@ -581,6 +689,14 @@ def print_header(args, server_cpu, own_cpus, pool: Pool) -> None:
     if "talk" in args.phases:
         print(f"talk peak: {args.questions} question(s) each, all asked within {TALK_JITTER_SECONDS:g} s; then "
               f"{PROBES} more calls arrive 1/s")  # fmt: skip
+    if "barge" in args.phases:
+        where = f" (rounds of at most {BARGE_MAX_CALLS} calls)" if args.barge_max_calls == BARGE_MAX_CALLS else ""
+        known = [known_to_interrupt_ms(line) for line in pool.interruptions]
+        print(f"barge-in{where}: each caller, starting within {BARGE_JITTER_SECONDS:g} s, talks over {BARGE_REPEATS} "
+              f"answers {BARGE_AFTER_SECONDS[0]:g} to {BARGE_AFTER_SECONDS[1]:g} s into them with another question "
+              f"({len(pool.interruptions)} lines);")  # fmt: skip
+        print(f"  the words that make a line interrupt are spoken {min(known):.0f} to {max(known):.0f} ms into it: "
+              "a floor under speech start -> clear")  # fmt: skip
     if "mix" in args.phases:
         print(f"realistic mix: each caller asks, hears the answer, pauses for answer / {MIX_SHARE:g} - exchange "
               f"(x{MIX_PAUSE_SPREAD[0]:g} to x{MIX_PAUSE_SPREAD[1]:g}); {MIX_SECONDS:g} s measured after a "
@@ -592,9 +708,13 @@ def print_tables(rounds: list[Round]) -> None:
     talked = [r for r in rounds if "talk" in r.ran]
     if talked:
         print_talk_tables(talked)
+    barged = [r for r in rounds if "barge" in r.ran]
+    if barged:
+        print_barge_table(barged)
     mixed = [r for r in rounds if "mix" in r.ran]
     if mixed:
         print_mix_table(mixed)
+    print_preemptive_table(rounds)
     errors = [(r.calls, e) for r in rounds for e in sorted(set(r.errors))[:3]]
     for calls, error in errors:
         print(f"  ({calls} calls) error: {error}")
@@ -667,6 +787,43 @@ def print_mix_table(rounds: list[Round]) -> None:
     print()
 
 
+def print_barge_table(rounds: list[Round]) -> None:
+    after, gap_ms = BARGE_AFTER_SECONDS, simulation.AUDIO_STOPPED_GAP * 1000
+    print(f"Barge-in: every caller asks, talks over the answer {after[0]:g} to {after[1]:g} s into its audio with "
+          "another question and hears")  # fmt: skip
+    print(f"the answer to that, {BARGE_REPEATS} times, out of phase. On the caller's clock, ms from the first frame "
+          "of the line said over the")  # fmt: skip
+    print(f"agent, p50 / p95: quiet, the arrival of the last agent frame before its audio stopped (a {gap_ms:.0f} ms "
+          "gap, or the clear;")  # fmt: skip
+    print("what had arrived still plays); clear, Twilio's clear message. No clear: barge-ins that cleared nothing.")
+    print("Answer over: lines begun after the answer's audio had stopped (not measured). Server lag: inbound lag p99.")
+    print(f"  {'calls':>5}  {'barge-ins':>9}  {'quiet p50 / p95':>15}  {'clear p50 / p95':>15}  {'no clear':>8}  "
+          f"{'answer over':>11}  {'server lag':>10}")  # fmt: skip
+    for r in rounds:
+        measured = r.measured_barge_ins
+        no_clear = sum(1 for b in measured if b.clear_ms is None)
+        print(f"  {r.barge_callers:>5}  {len(measured):>9}  {_pair([b.quiet_ms for b in measured]):>15}  "
+              f"{_pair([b.clear_ms for b in measured]):>15}  {no_clear:>8}  "
+              f"{len(r.barge_ins) - len(measured):>11}  {_phase_p99(r.phases.get('barge', {})):>10}")  # fmt: skip
+    print()
+
+
+def print_preemptive_table(rounds: list[Round]) -> None:
+    print("Preemptive replies, the server's count: replies started on the caller's words before the final transcript,")
+    print("kept when the final said the same, else discarded unheard (talk peak, barge-in, and the measured mix).")
+    print(f"  {'calls':>5}  {'phase':<5}  {'started':>7}  {'kept':>5}  {'discarded':>9}  discarded share")
+    for r in rounds:
+        for phase in PHASES:
+            if phase not in r.ran:
+                continue
+            replies = r.phases.get(phase, {}).get("preemptive", {})
+            kept, discarded = replies.get("kept", 0), replies.get("discarded", 0)
+            started = kept + discarded
+            share = f"{discarded} / {started} discarded ({discarded / started:.0%})" if started else "none"
+            print(f"  {r.calls:>5}  {phase:<5}  {started:>7}  {kept:>5}  {discarded:>9}  {share}")
+    print()
+
+
 def _load(r: Round, phase: str) -> str:
     """frames/s, server lag, send lag, server CPU of one phase."""
     figures = r.phases.get(phase, {})
@@ -702,6 +859,13 @@ def print_verdicts(rounds: list[Round], phases: list[str]) -> None:
     talked = [r for r in rounds if "talk" in r.ran]
     if talked:
         print_turn_budgets(talked)
+    print_caller_budgets(rounds)
+    if phases:
+        print_capacity(rounds, phases)
+
+
+def print_capacity(rounds: list[Round], phases: list[str]) -> None:
+    """The largest number of calls passing each criterion (``phases``), and the smallest failing it."""
     print(f"Calls per server process with the inbound lag p99 < {BUDGETS['lag_p99_ms']} ms (every call served; the mix")
     print(f"also has to reach {MIX_SHARE * MIX_SHARE_FLOOR:.0%} of agents speaking on average). Speaking: mean / p95 "
           "share of agents speaking; send p99:")  # fmt: skip
@@ -751,25 +915,53 @@ def print_turn_budgets(rounds: list[Round]) -> None:
     print()
 
 
+def print_caller_budgets(rounds: list[Round]) -> None:
+    """What the caller lives, on its own clock, in the rounds of BUDGETS["caller_judged_at"] calls."""
+    wait, quiet, clear = BUDGETS["caller_wait_p50_ms"], BUDGETS["barge_quiet_p50_ms"], BUDGETS["barge_clear_p50_ms"]
+    rows = []
+    for r in (r for r in rounds if r.calls in BUDGETS["caller_judged_at"]):
+        for phase, name in (("talk", "talk peak"), ("mix", "mix")):
+            if phase in r.ran:
+                rows.append((f"end of caller audio -> agent audio, {name}, p50 <= {wait} ms ({r.calls} calls)",
+                             percentile(r.caller_wait_ms.get(phase, []), 0.5), wait))  # fmt: skip
+        if "barge" in r.ran:
+            measured = r.measured_barge_ins
+            rows.append((f"barge-in: speech start -> quiet, p50 <= {quiet} ms ({r.calls} calls)",
+                         percentile([b.quiet_ms for b in measured], 0.5), quiet))  # fmt: skip
+            rows.append((f"barge-in: speech start -> clear, p50 <= {clear} ms ({r.calls} calls)",
+                         percentile([b.clear_ms for b in measured], 0.5), clear))  # fmt: skip
+    print("Budgets at the caller (the load generator's clock; every answer here is an FAQ's, without tools)")
+    for label, value, budget in rows:
+        verdict = "-" if value is None else ("ok" if value <= budget else "NOT MET")
+        print(f"  {label:<72} {_f(value, 1):>8} ms   {verdict}")
+    if not rows:
+        judged_at = " or ".join(map(str, BUDGETS["caller_judged_at"]))
+        print(f"  (judged in rounds of {judged_at} calls: none ran)")
+    print()
+
+
 # --------------------------------------------------------------------------- main
 
 
 def sweep(counts: list[int], server: ServerProcess, standins: Standins, pool: Pool, args) -> list[Round]:
-    """Run the rounds in order, each criterion until two rounds in a row over the bound, then narrow down each."""
+    """Run the rounds in order, each criterion until two rounds in a row over the bound, then narrow down each.
+    The barge-in phase rides along in the rounds played (those of at most BARGE_MAX_CALLS unless asked for)."""
     rounds: list[Round] = []
-    phases = list(args.phases)
+    phases = [p for p in args.phases if p in CRITERIA]
 
     def play(calls: int, ran: list[str]) -> Round:
         server.wait_until_idle()
-        order = [p for p in ("talk", "arrivals", "mix") if p in ran]
+        order = [p for p in ("talk", "arrivals", "barge", "mix") if p in ran]
         result = asyncio.run(run_round(calls, tuple(order), server, standins, pool, args.questions,
                                        seed=len(rounds) + 1))  # fmt: skip
-        figures = "; ".join(f"{p} lag p99 {_f(result.lag_p99(p), 1)} ms"
-                            + (f", {_share(result.speaking.get(p))} speaking" if p in PHASES else "")
-                            + ("" if result.under_lag_bound(p) else " (over)")
-                            for p in order if p in PHASES)  # fmt: skip
-        print(f"  round of {calls} calls ({', '.join(order)}): {result.ok} ok, {result.seconds:.0f} s; {figures}",
-              flush=True)  # fmt: skip
+        figures = [f"{p} lag p99 {_f(result.lag_p99(p), 1)} ms, {_share(result.speaking.get(p))} speaking"
+                   + ("" if result.under_lag_bound(p) else " (over)") for p in order if p in CRITERIA]  # fmt: skip
+        if "barge" in order:
+            measured = result.measured_barge_ins
+            figures.append(f"barge-in quiet p50 {_f(percentile([b.quiet_ms for b in measured], 0.5))} ms, "
+                           f"clear p50 {_f(percentile([b.clear_ms for b in measured], 0.5))} ms")  # fmt: skip
+        print(f"  round of {calls} calls ({', '.join(order)}): {result.ok} ok, {result.seconds:.0f} s; "
+              f"{'; '.join(figures)}", flush=True)  # fmt: skip
         rounds.append(result)
         return result
 
@@ -778,12 +970,15 @@ def sweep(counts: list[int], server: ServerProcess, standins: Standins, pool: Po
         ran = [p for p in phases if over[p] < 2 or args.keep_going]
         if calls == BUDGETS["judged_at"] and "talk" in phases and "talk" not in ran:
             ran.insert(0, "talk")  # the round the per-turn budgets are judged at still plays the talk peak
-        if not ran:
+        if phases and not ran:
             print(f"  (two rounds in a row over the lag bound for {' and '.join(phases)}: {calls} calls skipped)")
             continue  # larger rounds only get worse
+        if "barge" in args.phases and calls <= args.barge_max_calls:
+            ran.append("barge")
         result = play(calls, [*ran, "arrivals"] if "talk" in ran else ran)
-        for phase in ran:
-            over[phase] = 0 if result.under_lag_bound(phase) else over[phase] + 1
+        for phase in phases:
+            if phase in ran:
+                over[phase] = 0 if result.under_lag_bound(phase) else over[phase] + 1
     for _ in range(args.narrow if len(counts) > 1 else 0):
         wanted: dict[int, list[str]] = {}
         for phase in phases:
@@ -803,22 +998,27 @@ def parse_args():
     parser = argparse.ArgumentParser(description="N simulated calls at once against one voice server process.")
     parser.add_argument("--calls", type=int, help="one round of this many calls (instead of the sweep)")
     parser.add_argument("--sweep", default=",".join(map(str, SWEEP)), help="rounds to run, e.g. 25,50,100")
-    parser.add_argument("--phases", default=",".join(PHASES),
-                        help="the criteria measured: talk (the talk peak, with the arrivals), mix, or talk,mix")
+    parser.add_argument("--phases",
+                        help="what is measured, comma-separated: talk (the talk peak, with the arrivals), barge "
+                             f"(barge-ins), mix; default: all three, barge only in rounds of at most "
+                             f"{BARGE_MAX_CALLS} calls")  # fmt: skip
     parser.add_argument("--questions", type=int, choices=(1, 2), default=2, help="questions each caller asks")
     parser.add_argument("--no-pin", action="store_true", help="do not pin the server and this process to CPUs")
     parser.add_argument("--keep-going", action="store_true",
-                        help="run every round of the sweep (default: stop after two rounds over the lag bound)")
+                        help="run every round of the sweep (default: stop after two rounds over the lag "
+                             "bound)")  # fmt: skip
     parser.add_argument("--narrow", type=int, default=1,
                         help="extra rounds per criterion halving the gap between the largest passing and smallest "
                              "failing N")  # fmt: skip
     parser.add_argument("--resolution", type=int, default=25,
-                        help="stop narrowing when passing and failing N are this close")
+                        help="stop narrowing when passing and failing N are this close")  # fmt: skip
     args = parser.parse_args()
-    args.phases = [p.strip() for p in args.phases.split(",") if p.strip()]
-    if not args.phases or set(args.phases) - set(PHASES):
+    # Named in --phases, the barge-in phase runs in every round; by default only in the smaller ones.
+    args.barge_max_calls = BARGE_MAX_CALLS if args.phases is None else sys.maxsize
+    phases = [p.strip() for p in (args.phases or ",".join(PHASES)).split(",") if p.strip()]
+    if not phases or set(phases) - set(PHASES):
         parser.error(f"--phases takes {', '.join(PHASES)} (comma-separated)")
-    args.phases = [p for p in PHASES if p in args.phases]
+    args.phases = [p for p in PHASES if p in phases]
     return args
 
 
@@ -835,8 +1035,9 @@ def main() -> int:
         load_dealership()
         pool = question_pool(answers)
         with Standins(LATENCIES, responder=answers, use_real_providers=False) as standins:
+            # Callers wait silently for the others: no "still there?".
             environment = {**standins.settings_values(), "DEBUG": "1", "KNOWLEDGE_EMBEDDING_PROVIDER": "none",
-                           "VOICE_SILENCE_SECONDS": "300"}  # callers wait silently for the others: no "still there?"
+                           "VOICE_SILENCE_SECONDS": "300"}  # fmt: skip
             server = ServerProcess(environment, server_cpu)
             print_header(args, server_cpu, own_cpus, pool)
             began = time.monotonic()
@@ -845,7 +1046,7 @@ def main() -> int:
             print(f"  {len(rounds)} round(s) in {took // 60:.0f} min {took % 60:.0f} s")
             print()
             print_tables(rounds)
-            print_verdicts(rounds, args.phases)
+            print_verdicts(rounds, [p for p in args.phases if p in CRITERIA])
             print(f"server log: {server.log.name}")
     finally:
         if server is not None:

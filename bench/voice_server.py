@@ -14,7 +14,9 @@ one JSON line:
                  hold the event loop while calls are being measured)
     reset        forget every phase
     dump         {"phases": [{"name", "seconds", "cpu_seconds", "inbound_lag_ms": {...}, "server_turn_ms": {...},
-                 "gc": {"0"|"1"|"2": {"count", "total_ms", "max_ms"}}}]}, gc: the collector's pauses by generation
+                 "gc": {"0"|"1"|"2": {"count", "total_ms", "max_ms"}}, "preemptive": {"kept", "discarded"}}]},
+                 gc: the collector's pauses by generation; preemptive: the replies started before the final
+                 transcript, by result (voice.metrics PREEMPTIVE_REPLIES)
     cpu          {"cpu_seconds": ...}, the process's CPU time so far (to wait until it is idle)
     quit         stop Daphne and exit (also on end of input)
 
@@ -24,6 +26,7 @@ The reservoirs of voice.metrics keep the last 200,000 values; a phase here can h
 from __future__ import annotations
 
 import argparse
+import collections
 import gc
 import json
 import os
@@ -68,6 +71,7 @@ class Phase:
         self.ended = self.cpu_ended = None
         self.inbound_lag = metrics.Reservoir(size=PHASE_CAPACITY)
         self.server_turn = metrics.Reservoir(size=PHASE_CAPACITY)
+        self.preemptive: collections.Counter[str] = collections.Counter()
         self.collector = CollectorPauses()
 
     def install(self) -> None:
@@ -75,6 +79,7 @@ class Phase:
         from voice import metrics
 
         metrics.INBOUND_LAG_MS, metrics.SERVER_TURN_MS = self.inbound_lag, self.server_turn
+        metrics.PREEMPTIVE_REPLIES = self.preemptive
         gc.callbacks[:] = [c for c in gc.callbacks if not isinstance(c, CollectorPauses)] + [self.collector]
 
     def close(self) -> None:
@@ -83,9 +88,11 @@ class Phase:
     def summary(self) -> dict:
         ended = self.ended or time.monotonic()
         cpu_ended = self.cpu_ended or time.process_time()
+        preemptive = {result: self.preemptive[result] for result in ("kept", "discarded")}  # 0 for none
         return {"name": self.name, "seconds": ended - self.started, "cpu_seconds": cpu_ended - self.cpu_started,
                 "inbound_lag_ms": _stats(self.inbound_lag.values()),
-                "server_turn_ms": _stats(self.server_turn.values()), "gc": self.collector.summary()}  # fmt: skip
+                "server_turn_ms": _stats(self.server_turn.values()), "gc": self.collector.summary(),
+                "preemptive": preemptive}  # fmt: skip
 
 
 def _stats(values: list[float]) -> dict:

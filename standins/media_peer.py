@@ -14,6 +14,8 @@ Every observable moment goes into `timeline` (time.monotonic() stamps):
   first_outbound_media, outbound_media_start, heard_start, heard(text),
   cut(text), underrun, mark_received(name), mark_echoed(name), clear_received,
   dtmf_sent(digit), stop_sent, stream_ended_by_twilio, aborted, closed(code, reason)
+Media frames from the server, one every 20 ms, are not events: their arrival
+times go into `media_arrivals`.
 
 The peer must be used from one event loop (the one that called connect()).
 """
@@ -125,6 +127,7 @@ class MediaStreamPeer:
         self.protocol_errors: list[str] = []
         self.send_lags: list[float] = []  # seconds each 20 ms frame went out after its slot
         self.outbound_media_bytes = 0
+        self.media_arrivals: list[float] = []  # time.monotonic() each media frame from the server arrived
         self.underrun_frames = 0
         self.close_code: int | None = None
         self.close_reason = ""
@@ -463,5 +466,6 @@ class MediaStreamPeer:
         if self._last_media_at is None or (self._playback.idle and now - self._last_media_at > _BURST_GAP):
             self._event("outbound_media_start")
         self._last_media_at = now
+        self.media_arrivals.append(now)
         self.outbound_media_bytes += len(audio)
         self._playback.add_audio(audio)

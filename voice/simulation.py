@@ -11,7 +11,8 @@ The pieces, each usable alone:
 - ``InProcessServer``: Daphne serving ``dealership.asgi:application`` on loopback, in a thread.
 - ``SimulatedCall``: one call as Twilio would place it: the signed incoming-call webhook POSTed over HTTP
   to the server, then a ``MediaStreamPeer`` on the stream the TwiML names, with the CallSid and token.
-- ``call_report``: per-turn figures from the peer's timeline and the call's Turn rows.
+- ``call_report``: per-turn figures from the peer's timeline and the call's Turn rows; ``barge_in_figures``:
+  how soon the agent stopped for a line said over it.
 
 The stand-ins are the ``standins`` package at the repository root (loopback servers, not a Django app);
 outside tests only this module, the command and the benchmarks use them.
@@ -21,10 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import bisect
 import contextlib
 import functools
 import hashlib
 import hmac
+import itertools
 import logging
 import re
 import threading
@@ -371,6 +374,18 @@ class SimulatedCall:
                 return True
             await asyncio.sleep(0.05)
 
+    async def wait_for_audio(self, since: float, *, within: float = 15.0) -> float | None:
+        """When the first agent audio frame after ``since`` arrived (waiting for it up to ``within`` seconds);
+        None if none came or the call ended."""
+        peer = self.peer
+        arrivals = peer.media_arrivals
+        deadline = time.monotonic() + within
+        while not (arrivals and arrivals[-1] >= since):
+            if peer.closed or time.monotonic() > deadline:
+                return None
+            await asyncio.sleep(0.05)
+        return arrivals[bisect.bisect_left(arrivals, since)]
+
     async def hang_up(self) -> None:
         if self.peer is not None and not self.peer.closed:
             await self.peer.send_stop()
@@ -426,6 +441,51 @@ def caller_wait_ms(peer: MediaStreamPeer, line: CallerLine) -> float | None:
         if event.kind in ("outbound_media_start", "first_outbound_media") and event.t >= line.ended_at:
             return (event.t - line.ended_at) * 1000
     return None
+
+
+# The server paces agent audio in real time (20 ms frames, two every 40 ms): a gap this long is its audio stopped.
+AUDIO_STOPPED_GAP = 0.1
+
+
+@dataclass(frozen=True)
+class BargeInFigures:
+    """A caller line said over the agent, at the caller: ms from the line's first frame sent."""
+
+    over_agent: bool  # agent audio was arriving when the line began (else there was nothing to interrupt)
+    quiet_ms: float  # -> the last agent frame before its audio stopped (0: none came after the line began)
+    clear_ms: float | None  # -> Twilio's clear (None: none came)
+
+
+def line_first_frame_at(peer: MediaStreamPeer, line: CallerLine) -> float | None:
+    """When the first frame of ``line`` went out (its sent_utterance_start; None for audio sent without text)."""
+    for event in reversed(peer.timeline):
+        if event.t < line.started_at:
+            break
+        if event.kind == "sent_utterance_start" and event.data.get("text") == line.text:
+            return event.t
+    return None
+
+
+def barge_in_figures(peer: MediaStreamPeer, line: CallerLine) -> BargeInFigures | None:
+    """How soon the agent went quiet, and Twilio was told to clear, after the caller began ``line`` over it.
+
+    Quiet: the arrival of the last agent frame before a gap of AUDIO_STOPPED_GAP or the clear, whichever
+    comes first (what had arrived by then still plays from Twilio's buffer). None if ``line`` has no start.
+    """
+    start = line_first_frame_at(peer, line)
+    if start is None:
+        return None
+    arrivals = peer.media_arrivals
+    first_after = bisect.bisect_right(arrivals, start)
+    over_agent = first_after > 0 and start - arrivals[first_after - 1] < AUDIO_STOPPED_GAP
+    clear = next((e.t for e in peer.timeline if e.kind == "clear_received" and e.t >= start), None)
+    quiet = start
+    for arrived in itertools.islice(arrivals, first_after, None):
+        if arrived - quiet >= AUDIO_STOPPED_GAP or (clear is not None and arrived > clear):
+            break
+        quiet = arrived
+    clear_ms = None if clear is None else (clear - start) * 1000
+    return BargeInFigures(over_agent, (quiet - start) * 1000, clear_ms)
 
 
 def greeting_ms(peer: MediaStreamPeer) -> float | None:
