@@ -35,7 +35,7 @@ async def until(condition) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_a_write_waits_for_the_words_to_be_confirmed_then_runs(model, customer):
+async def test_a_write_waits_for_the_words_to_be_confirmed_then_runs(model, customer):  # noqa: F811
     model.queue_tool_calls([("add_vehicle", {"year": 2022, "make": "Mazda", "model": "CX-5", "plate": "MZD-2200"})])
     model.queue_text("I've added your Mazda.")
     kept = Kept()
@@ -55,7 +55,7 @@ async def test_a_write_waits_for_the_words_to_be_confirmed_then_runs(model, cust
     assert model.chat_requests[-1].body["messages"][-1]["role"] == "tool"
 
 
-async def test_withdrawn_words_leave_no_trace_in_the_conversation_or_the_identification(model, customer, vehicle):
+async def test_withdrawn_words_leave_no_trace_in_the_conversation_or_the_identification(model, customer, vehicle):  # noqa: F811
     model.queue_tool_calls([("lookup_customer", {"name": "María López", "plate": "ABC-1234"})])
     model.queue_text("Thanks, María.", first_token_delay=WAIT_SECONDS)  # still thinking when withdrawn
     model.queue_text("Sure, what can I do for you?")

@@ -56,17 +56,23 @@ def counted(result: str) -> int:
     return metrics.PREEMPTIVE_REPLIES[result]
 
 
-async def test_a_reply_started_in_the_pause_is_kept_when_the_final_says_the_same(slow_final, shop):
-    live = slow_final
-    kept_before = counted(metrics.KEPT)
-    live.openai.queue_text("We are open Saturdays from eight to two.")
+async def one_question(live, question: str, answer: str):
+    """A call: the greeting, one question, its answer heard and saved, then the caller hangs up."""
     call_sid, parameters = await sync_to_async(live.incoming_call)()
     async with live.peer(call_sid, parameters) as peer:
         await hears(peer, GREETING)
-        await peer.say("are you open on saturday")
-        await hears(peer, "We are open Saturdays from eight to two.")
+        await peer.say(question)
+        await hears(peer, answer)
         await settle(lambda: Call.objects.get(call_sid=call_sid).turns.count() == 3)
         await peer.send_stop()
+    return call_sid, peer
+
+
+async def test_a_reply_started_in_the_pause_is_kept_when_the_final_says_the_same(slow_final, shop):  # noqa: F811
+    live = slow_final
+    kept_before = counted(metrics.KEPT)
+    live.openai.queue_text("We are open Saturdays from eight to two.")
+    call_sid, peer = await one_question(live, "are you open on saturday", "We are open Saturdays from eight to two.")
 
     (request,) = live.openai.chat_requests  # one model request for the turn: no extra one
     assert user_messages(request) == ["are you open on saturday"]
@@ -82,7 +88,7 @@ async def test_a_reply_started_in_the_pause_is_kept_when_the_final_says_the_same
     assert counted(metrics.KEPT) == kept_before + 1
 
 
-async def test_a_reply_on_words_the_final_corrects_is_discarded_unheard_and_its_booking_never_runs(slow_final, shop):
+async def test_a_reply_on_words_the_final_corrects_is_discarded_unheard_and_its_booking_never_runs(slow_final, shop):  # noqa: F811
     live = slow_final
     discarded_before = counted(metrics.DISCARDED)
     live.deepgram.revise_final("book me for tuesday", "book me for thursday")
@@ -91,13 +97,7 @@ async def test_a_reply_on_words_the_final_corrects_is_discarded_unheard_and_its_
         [("book_appointment", {"services": ["oil-change"], "start": "2026-12-08T09:00:00-07:00"})]
     )
     live.openai.queue_text("Thursday works. What time would you like?")
-    call_sid, parameters = await sync_to_async(live.incoming_call)()
-    async with live.peer(call_sid, parameters) as peer:
-        await hears(peer, GREETING)
-        await peer.say("book me for tuesday")
-        await hears(peer, "Thursday works. What time would you like?")
-        await settle(lambda: Call.objects.get(call_sid=call_sid).turns.count() == 3)
-        await peer.send_stop()
+    call_sid, peer = await one_question(live, "book me for tuesday", "Thursday works. What time would you like?")
 
     early, answer = live.openai.chat_requests
     assert user_messages(early) == ["book me for tuesday"]
@@ -118,7 +118,7 @@ async def test_a_reply_on_words_the_final_corrects_is_discarded_unheard_and_its_
     assert counted(metrics.DISCARDED) == discarded_before + 1
 
 
-async def test_a_reply_begun_in_a_pause_goes_as_soon_as_the_caller_goes_on_talking(slow_final, shop):
+async def test_a_reply_begun_in_a_pause_goes_as_soon_as_the_caller_goes_on_talking(slow_final, shop):  # noqa: F811
     live = slow_final
     live.deepgram.final_latency = 2 * FINAL_LATENCY  # the caller goes on well before the first final
     discarded_before = counted(metrics.DISCARDED)
@@ -151,18 +151,12 @@ async def test_a_reply_begun_in_a_pause_goes_as_soon_as_the_caller_goes_on_talki
     assert counted(metrics.DISCARDED) == discarded_before + 1
 
 
-async def test_with_preemptive_replies_off_the_model_waits_for_the_final(slow_final, shop, settings):
+async def test_with_preemptive_replies_off_the_model_waits_for_the_final(slow_final, shop, settings):  # noqa: F811
     settings.VOICE_PREEMPTIVE_REPLIES = False
     live = slow_final
     live.openai.queue_text("We are open Saturdays from eight to two.")
-    call_sid, parameters = await sync_to_async(live.incoming_call)()
-    async with live.peer(call_sid, parameters) as peer:
-        await hears(peer, GREETING)
-        await peer.say("are you open on saturday")
-        await hears(peer, "We are open Saturdays from eight to two.")
-        await peer.send_stop()
+    call_sid, _ = await one_question(live, "are you open on saturday", "We are open Saturdays from eight to two.")
 
     (request,) = live.openai.chat_requests
     assert final_sent_at(live.deepgram, "are you open on saturday") < request.received_at
-    await settle(lambda: Call.objects.get(call_sid=call_sid).turns.count() == 3)
     assert not (await turns(call_sid))[2].preemptive
