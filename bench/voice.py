@@ -54,7 +54,7 @@ A round has up to eight phases, each marked in the server's figures:
   ("Hold on, one more thing.") then another question of the pool: what the stand-in model cannot find in
   the knowledge base it answers with a transfer, which would end the call;
 - "mix-lead-in" then "mix": the realistic mix. Every caller loops: ask a random question of the pool,
-  hear the whole answer, pause. The pause is drawn at random, x0.5 to x1.5, around the value that makes
+  hear the whole answer (or, in MIX_BARGE_SHARE (25%) of the exchanges, talk over it as in "barge"), pause. The pause is drawn at random, x0.5 to x1.5, around the value that makes
   the agent speak MIX_SHARE (40%) of the caller's cycle: with the answer just heard lasting A seconds of
   audio and the whole exchange (question, waiting, answer, the quiet after it) T seconds, the pause
   P = A / 0.4 - T, so A / (T + P) = 0.4 on average (measured per exchange, so a slower server gets
@@ -66,7 +66,7 @@ The greeting budget is judged on the arrivals, the inbound-lag budget on "talk" 
 beside it), and the lag is shown for "listen", "arrivals" and "ramp". The caller's own budgets are judged
 in the rounds of 25 and 100 calls: the caller waited (below) p50 <= 800 ms, at the talk peak and in the
 mix (every answer here is an FAQ's, given without tools), and barge-in speech start -> quiet p50 <= 200 ms,
--> clear p50 <= 400 ms.
+-> clear p50 <= 400 ms, in the barge phase (nearly every agent speaking: a talk peak) and in the mix.
 
 How many agents speak is measured, not assumed: every SAMPLE_SECONDS the load generator counts the
 calls on the line whose peer received agent audio since the last look (its byte count moved; the server
@@ -154,6 +154,7 @@ BARGE_REPEATS = 2  # answers each caller talks over
 BARGE_AFTER_SECONDS = (0.6, 1.5)  # how long the answer's audio has been arriving when the caller talks over it
 BARGE_MIN_ANSWER_SECONDS = 4.0  # an answer this long is still playing when the interruption's words are known
 BARGE_MAX_CALLS = 100  # unless --phases names it, the barge-in phase runs in rounds of at most this many calls
+MIX_BARGE_SHARE = 0.25  # in the mix, the share of exchanges in which the caller talks over the answer
 # Said over an answer, each followed by another question of the pool (the stand-in model answers a line it
 # cannot find in the knowledge base with a transfer, which would end the call).
 BARGE_OPENERS = ("Sorry to cut in.", "Hold on, one more thing.", "Wait, before you go on.",
@@ -330,18 +331,17 @@ class Round:
     send_lags_ms: dict[str, list[float]] = field(default_factory=dict)  # phase -> the load generator's lags
     speaking: dict[str, list[float]] = field(default_factory=dict)  # phase -> share of calls hearing the agent
     exchanges: list[Exchange] = field(default_factory=list)
-    mix_cut: int = 0  # agent utterances the callers heard cut off during the mix (they spoke over a stalled answer)
-    barge_callers: int = 0  # the calls on the line when the barge-in phase began
-    barge_ins: list[BargeInFigures] = field(default_factory=list)
+    mix_cut: int = 0  # agent utterances cut off during the mix other than by its barge-ins (a stalled answer)
+    barge_ins: dict[str, list[BargeInFigures]] = field(default_factory=dict)  # phase ("barge", "mix") -> figures
     turns: list[Turn] = field(default_factory=list)  # the talk peak's agent turns
     mix_turns: list[Turn] = field(default_factory=list)
     phases: dict[str, dict] = field(default_factory=dict)  # the server's figures, by phase
     seconds: float = 0.0
 
-    @property
-    def measured_barge_ins(self) -> list[BargeInFigures]:
-        """The barge-ins said while the agent's audio was still arriving (the others interrupted nothing)."""
-        return [b for b in self.barge_ins if b.over_agent]
+    def measured_barge_ins(self, phase: str = "barge") -> list[BargeInFigures]:
+        """The barge-ins of a phase said while the agent's audio was still arriving (the others interrupted
+        nothing)."""
+        return [b for b in self.barge_ins.get(phase, []) if b.over_agent]
 
     def turn_values(self, name: str, turns: list[Turn] | None = None) -> list[float]:
         turns = self.turns if turns is None else turns
@@ -373,7 +373,7 @@ class Caller:
         self.greeted = False
         self.errors: dict[str, str] = {}  # phase -> what went wrong first
         self.exchanges: list[Exchange] = []
-        self.barge_ins: list[BargeInFigures] = []
+        self.barge_ins: dict[str, list[BargeInFigures]] = {}  # phase -> figures
         self.send_lag_marks: dict[str, int] = {}
 
     @property
@@ -405,21 +405,31 @@ class Caller:
         """The mix, until cancelled: ask, hear the whole answer, pause so the agent speaks MIX_SHARE of the time."""
         await asyncio.sleep(offset)
         while True:
-            exchange = await self.exchange("mix", self.rng.choice(self.pool.questions))
-            if exchange is None:
-                return
-            pause = max(0.0, exchange.answer_seconds / MIX_SHARE - exchange.seconds)
-            exchange.pause_seconds = pause * self.rng.uniform(*MIX_PAUSE_SPREAD)
-            await asyncio.sleep(exchange.pause_seconds)
+            exchange = None
+            if self.rng.random() < MIX_BARGE_SHARE:
+                started, received = time.monotonic(), self.call.peer.outbound_media_bytes
+                if not await self.barge_in("mix"):
+                    return
+                answer_seconds = (self.call.peer.outbound_media_bytes - received) / SAMPLE_RATE
+                seconds = time.monotonic() - started
+            else:
+                exchange = await self.exchange("mix", self.rng.choice(self.pool.questions))
+                if exchange is None:
+                    return
+                answer_seconds, seconds = exchange.answer_seconds, exchange.seconds
+            pause = max(0.0, answer_seconds / MIX_SHARE - seconds) * self.rng.uniform(*MIX_PAUSE_SPREAD)
+            if exchange is not None:
+                exchange.pause_seconds = pause
+            await asyncio.sleep(pause)
 
     async def barge(self) -> None:
         """The barge-in phase: BARGE_REPEATS times, ask, talk over the answer, hear the answer to that."""
         await asyncio.sleep(self.rng.uniform(0, BARGE_JITTER_SECONDS))
         for _ in range(BARGE_REPEATS):
-            if not await self.barge_in():
+            if not await self.barge_in("barge"):
                 return
 
-    async def barge_in(self) -> bool:
+    async def barge_in(self, phase: str) -> bool:
         """Ask a question with a long answer, say another line BARGE_AFTER_SECONDS into its audio and hear the
         answer to that line out (so that the next question is not said over it); False if it went wrong."""
         question = self.rng.choice(self.pool.long_answered)
@@ -429,19 +439,19 @@ class Caller:
             asked = await self.call.say(question)
             answer_began = await self.call.wait_for_audio(asked.ended_at) if asked else None
             if answer_began is None:
-                self.errors.setdefault("barge", f"no answer to {question!r}")
+                self.errors.setdefault(phase, f"no answer to {question!r}")
                 return False
             await asyncio.sleep(answer_began + self.rng.uniform(*BARGE_AFTER_SECONDS) - time.monotonic())
             line = await self.call.say(interruption)
             if line is None or not await self.call.wait_for_agent(line.ended_at, quiet=0.5):
-                self.errors.setdefault("barge", f"no answer to {interruption!r}")
+                self.errors.setdefault(phase, f"no answer to {interruption!r}")
                 return False
         except Exception as exc:
-            self.errors.setdefault("barge", f"{type(exc).__name__}: {exc}")
+            self.errors.setdefault(phase, f"{type(exc).__name__}: {exc}")
             return False
         figures = simulation.barge_in_figures(self.call.peer, line)
         if figures is not None:
-            self.barge_ins.append(figures)
+            self.barge_ins.setdefault(phase, []).append(figures)
         return True
 
     async def exchange(self, phase: str, question: str) -> Exchange | None:
@@ -551,7 +561,6 @@ async def run_round(calls: int, ran: tuple[str, ...], server: ServerProcess, sta
     if "barge" in ran:
         await driver.enter("barge")
         bargers = [c for c in callers if c.on_line]
-        result.barge_callers = len(bargers)
         await _play("barge", [c.barge() for c in bargers], bargers, 120)
     if "mix" in ran:
         await driver.enter("mix-lead-in")
@@ -589,7 +598,10 @@ async def run_round(calls: int, ran: tuple[str, ...], server: ServerProcess, sta
             wait = simulation.caller_wait_ms(caller.call.peer, exchange.line)
             result.caller_wait_ms.setdefault(exchange.phase, []).append(wait)
         result.exchanges += caller.exchanges
-        result.barge_ins += caller.barge_ins
+        for phase, figures in caller.barge_ins.items():
+            result.barge_ins.setdefault(phase, []).extend(figures)
+    # The answers the mix's own barge-ins cut are meant to be cut: only the others say the server fell behind.
+    result.mix_cut = max(0, result.mix_cut - len(result.measured_barge_ins("mix")))
     sids = [c.call.call_sid for c in callers if c.call.call_sid]
     turns = await asyncio.to_thread(_answer_turns, sids)
     talk_ended = min((driver.began_at[p] for p in ("barge", "mix-lead-in") if p in driver.began_at), default=None)
@@ -708,7 +720,7 @@ def print_tables(rounds: list[Round]) -> None:
     talked = [r for r in rounds if "talk" in r.ran]
     if talked:
         print_talk_tables(talked)
-    barged = [r for r in rounds if "barge" in r.ran]
+    barged = [r for r in rounds if r.barge_ins]
     if barged:
         print_barge_table(barged)
     mixed = [r for r in rounds if "mix" in r.ran]
@@ -767,10 +779,10 @@ def print_mix_table(rounds: list[Round]) -> None:
           "out of phase.")  # fmt: skip
     print(f"Speaking: the measured share of calls receiving agent audio (sampled every "
           f"{SAMPLE_SECONDS * 1000:.0f} ms), mean / p95; the aim is {MIX_SHARE:.0%}.")  # fmt: skip
-    print("Exchanges: questions answered in the whole mix; cut: answers cut off (the caller asked again after 0.5 s")
-    print("of silence mid-answer: a server falling behind); answer and pause: mean seconds. Server lag and send lag")
-    print("as for the talk peak, ms; 1st frame (p50 / p95) and server turn (p95): the turns of the mix, ms. Full GC:")
-    print("count / longest pause, ms.")
+    print("Exchanges: questions answered in the whole mix (barge-ins apart); cut: answers cut off other than by the")
+    print("mix's barge-ins (the caller asked again after 0.5 s of silence mid-answer: a server falling behind);")
+    print("answer and pause: mean seconds. Server lag and send lag as for the talk peak, ms; 1st frame (p50 / p95)")
+    print("and server turn (p95): the turns of the mix, ms. Full GC: count / longest pause, ms.")
     print(f"  {'calls':>5}  {'speaking':>9}  {'exchanges':>9}  {'cut':>4}  {'answer':>6}  {'pause':>5}  "
           f"{'frames/s':>8}  {'server lag p50 / p95 / p99 / max':>33}  {'send lag p50 / p99 / max':>25}  "
           f"{'server CPU':>10}  {'1st frame':>11}  {'turn p95':>8}  {'full GC':>9}")  # fmt: skip
@@ -789,22 +801,25 @@ def print_mix_table(rounds: list[Round]) -> None:
 
 def print_barge_table(rounds: list[Round]) -> None:
     after, gap_ms = BARGE_AFTER_SECONDS, simulation.AUDIO_STOPPED_GAP * 1000
-    print(f"Barge-in: every caller asks, talks over the answer {after[0]:g} to {after[1]:g} s into its audio with "
-          "another question and hears")  # fmt: skip
-    print(f"the answer to that, {BARGE_REPEATS} times, out of phase. On the caller's clock, ms from the first frame "
+    print(f"Barge-in: the caller talks over the answer {after[0]:g} to {after[1]:g} s into its audio with another "
+          "question and hears")  # fmt: skip
+    print(f"the answer to that. 'barge': every caller, {BARGE_REPEATS} times, out of phase (nearly every agent "
+          f"speaking); 'mix': {MIX_BARGE_SHARE:.0%} of the")  # fmt: skip
+    print("exchanges of the realistic mix (its lead-in included). On the caller's clock, ms from the first frame "
           "of the line said over the")  # fmt: skip
     print(f"agent, p50 / p95: quiet, the arrival of the last agent frame before its audio stopped (a {gap_ms:.0f} ms "
           "gap, or the clear;")  # fmt: skip
     print("what had arrived still plays); clear, Twilio's clear message. No clear: barge-ins that cleared nothing.")
     print("Answer over: lines begun after the answer's audio had stopped (not measured). Server lag: inbound lag p99.")
-    print(f"  {'calls':>5}  {'barge-ins':>9}  {'quiet p50 / p95':>15}  {'clear p50 / p95':>15}  {'no clear':>8}  "
-          f"{'answer over':>11}  {'server lag':>10}")  # fmt: skip
+    print(f"  {'calls':>5}  {'phase':<5}  {'barge-ins':>9}  {'quiet p50 / p95':>15}  {'clear p50 / p95':>15}  "
+          f"{'no clear':>8}  {'answer over':>11}  {'server lag':>10}")  # fmt: skip
     for r in rounds:
-        measured = r.measured_barge_ins
-        no_clear = sum(1 for b in measured if b.clear_ms is None)
-        print(f"  {r.barge_callers:>5}  {len(measured):>9}  {_pair([b.quiet_ms for b in measured]):>15}  "
-              f"{_pair([b.clear_ms for b in measured]):>15}  {no_clear:>8}  "
-              f"{len(r.barge_ins) - len(measured):>11}  {_phase_p99(r.phases.get('barge', {})):>10}")  # fmt: skip
+        for phase in (p for p in ("barge", "mix") if p in r.barge_ins):
+            measured = r.measured_barge_ins(phase)
+            no_clear = sum(1 for b in measured if b.clear_ms is None)
+            print(f"  {r.calls:>5}  {phase:<5}  {len(measured):>9}  {_pair([b.quiet_ms for b in measured]):>15}  "
+                  f"{_pair([b.clear_ms for b in measured]):>15}  {no_clear:>8}  "
+                  f"{len(r.barge_ins[phase]) - len(measured):>11}  {_phase_p99(r.phases.get(phase, {})):>10}")  # fmt: skip
     print()
 
 
@@ -924,11 +939,13 @@ def print_caller_budgets(rounds: list[Round]) -> None:
             if phase in r.ran:
                 rows.append((f"end of caller audio -> agent audio, {name}, p50 <= {wait} ms ({r.calls} calls)",
                              percentile(r.caller_wait_ms.get(phase, []), 0.5), wait))  # fmt: skip
-        if "barge" in r.ran:
-            measured = r.measured_barge_ins
-            rows.append((f"barge-in: speech start -> quiet, p50 <= {quiet} ms ({r.calls} calls)",
+        for phase, name in (("barge", "barge phase"), ("mix", "mix")):
+            measured = r.measured_barge_ins(phase)
+            if not measured:
+                continue
+            rows.append((f"barge-in, {name}: speech start -> quiet, p50 <= {quiet} ms ({r.calls} calls)",
                          percentile([b.quiet_ms for b in measured], 0.5), quiet))  # fmt: skip
-            rows.append((f"barge-in: speech start -> clear, p50 <= {clear} ms ({r.calls} calls)",
+            rows.append((f"barge-in, {name}: speech start -> clear, p50 <= {clear} ms ({r.calls} calls)",
                          percentile([b.clear_ms for b in measured], 0.5), clear))  # fmt: skip
     print("Budgets at the caller (the load generator's clock; every answer here is an FAQ's, without tools)")
     for label, value, budget in rows:
@@ -957,7 +974,7 @@ def sweep(counts: list[int], server: ServerProcess, standins: Standins, pool: Po
         figures = [f"{p} lag p99 {_f(result.lag_p99(p), 1)} ms, {_share(result.speaking.get(p))} speaking"
                    + ("" if result.under_lag_bound(p) else " (over)") for p in order if p in CRITERIA]  # fmt: skip
         if "barge" in order:
-            measured = result.measured_barge_ins
+            measured = result.measured_barge_ins("barge")
             figures.append(f"barge-in quiet p50 {_f(percentile([b.quiet_ms for b in measured], 0.5))} ms, "
                            f"clear p50 {_f(percentile([b.clear_ms for b in measured], 0.5))} ms")  # fmt: skip
         print(f"  round of {calls} calls ({', '.join(order)}): {result.ok} ok, {result.seconds:.0f} s; "
