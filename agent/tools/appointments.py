@@ -9,6 +9,7 @@ openings nearest to it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
@@ -19,6 +20,7 @@ from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from agent.tools.base import Arguments, Change, ChangeKind, Tool, ToolContext, ToolKind, ToolRefused, ToolResult
 from agent.tools.customers import NOT_YOURS, require_customer, vehicle_brief, vehicle_name
+from crm.models import Vehicle
 from crm.selectors import vehicle_for_customer
 from scheduling import services as scheduling_services
 from scheduling import transitions
@@ -31,6 +33,7 @@ from scheduling.selectors import (
     current_visit,
     dealership_zone,
     service_types_by_ids,
+    shared_shop_calendar,
     spoken_clock,
     spoken_datetime,
     spoken_day,
@@ -132,11 +135,39 @@ def _services(ids: Sequence[int]) -> list[ServiceType]:
 
 
 def _own_appointment(context: ToolContext, appointment_id: int) -> Appointment:
-    customer = require_customer(context)
-    appointment = appointment_for_customer(appointment_id, customer.pk)
-    if appointment is None:  # someone else's, or none at all: the caller is not told which
+    """The caller's appointment. Found, it proves their account exists; so the account is read only on a miss,
+    to give the same refusal as ever (require_customer's, else NOT_YOURS)."""
+    appointment = None
+    if context.customer_id is not None:
+        appointment = appointment_for_customer(appointment_id, context.customer_id)
+    if appointment is None:
+        require_customer(context)
+        # someone else's, or none at all: the caller is not told which
         raise ToolRefused(NOT_YOURS, hint="get_upcoming_appointments lists the caller's own")
     return appointment
+
+
+def _own_vehicle(context: ToolContext, vehicle_id: int) -> Vehicle:
+    """The caller's vehicle with its owner loaded, in one query. Found, it proves their account exists; so the
+    account is read only on a miss, to give the same refusal as ever (require_customer's, else NOT_YOURS)."""
+    vehicle = vehicle_for_customer(vehicle_id, context.customer_id) if context.customer_id is not None else None
+    if vehicle is None:
+        customer = require_customer(context)
+        raise ToolRefused(NOT_YOURS, vehicles=[vehicle_brief(v) for v in customer.vehicles.all()])
+    return vehicle
+
+
+def _reading_shop_calendar_once(run):
+    """A tool's run whose reads of the shop's hours, breaks and closures share one read (scheduling.selectors.
+    shared_shop_calendar): the offered-time check, its alternatives and the booking service's own check of the
+    hours would otherwise each read them again."""
+
+    @functools.wraps(run)
+    def run_with_one_read(context: ToolContext, arguments: Arguments) -> ToolResult:
+        with shared_shop_calendar():
+            return run(context, arguments)
+
+    return run_with_one_read
 
 
 def _appointment_data(appointment: Appointment) -> dict:
@@ -319,6 +350,7 @@ class AvailableSlotsArguments(Arguments):
         return self
 
 
+@_reading_shop_calendar_once
 def _get_available_slots(context: ToolContext, arguments: AvailableSlotsArguments) -> ToolResult:
     service_types = _services(arguments.service_ids)
     today = timezone.now().astimezone(_zone()).date()
@@ -415,11 +447,10 @@ def _already_booked(context: ToolContext, key: tuple, customer_id: int) -> Appoi
     return appointment
 
 
+@_reading_shop_calendar_once
 def _book_appointment(context: ToolContext, arguments: BookAppointmentArguments) -> ToolResult:
-    customer = require_customer(context)
-    vehicle = vehicle_for_customer(arguments.vehicle_id, customer.pk)
-    if vehicle is None:
-        raise ToolRefused(NOT_YOURS, vehicles=[vehicle_brief(v) for v in customer.vehicles.all()])
+    vehicle = _own_vehicle(context, arguments.vehicle_id)
+    customer = vehicle.customer
     service_types = _services(arguments.service_ids)
     start = _parse_moment(arguments.start)
     key = _booking_key(customer.pk, vehicle.pk, service_types, start)
@@ -506,6 +537,7 @@ class RescheduleAppointmentArguments(Arguments):
         return _checked_moment(value)
 
 
+@_reading_shop_calendar_once
 def _reschedule_appointment(context: ToolContext, arguments: RescheduleAppointmentArguments) -> ToolResult:
     appointment = _own_appointment(context, arguments.appointment_id)
     transitions.check_reschedulable(appointment.status)

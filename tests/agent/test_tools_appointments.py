@@ -3,6 +3,9 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from agent.events import ToolCall
@@ -10,7 +13,7 @@ from agent.tools.base import ChangeKind
 from agent.tools.customers import NEED_IDENTITY, NOT_YOURS
 from agent.tools.registry import run_tool
 from scheduling import services as scheduling_services
-from scheduling.models import Appointment, AppointmentEvent, AppointmentStatus, Source
+from scheduling.models import Appointment, AppointmentEvent, AppointmentStatus, Closure, OpeningHours, Source
 from scheduling.selectors import available_slots, current_visit, spoken_datetime
 from tests.agent.conftest import CALL_SID, assert_invalid, call_tool, dealership_zone
 
@@ -663,3 +666,127 @@ def test_times_carry_the_offset_of_a_zone_with_dst(context_for, settings, bays, 
     assert first["start"].endswith(opening.strftime("%z")[:3] + ":" + opening.strftime("%z")[3:])
     assert booked.ok, booked
     assert Appointment.objects.get().starts_at == opening
+
+
+# --------------------------------------------------------------------------- what a booking costs; edits seen at once
+# Every tool call runs on the server's one database thread, shared by all calls: statements are counted (they are
+# deterministic, timings are not). The shop's calendar is read once per tool call (scheduling.selectors.
+# shared_shop_calendar) and never kept longer, so staff edits are seen by the very next tool call.
+
+
+def statements_of(context, name: str, arguments: dict) -> tuple:
+    with CaptureQueriesContext(connection) as queries:
+        result = call_tool(context, name, arguments)
+    return result, [query["sql"] for query in queries.captured_queries]
+
+
+def calendar_reads(statements: list[str]) -> int:
+    return sum(OpeningHours._meta.db_table in sql for sql in statements)
+
+
+def test_a_slot_search_is_three_statements(context_for, bays, menu, customer, monday):
+    result, statements = statements_of(
+        context_for(customer), "get_available_slots", {"service_ids": [menu.oil.pk], "date": str(monday)}
+    )
+
+    assert result.ok and result.data["slots"]
+    assert len(statements) == 3, statements  # the services, the shop's calendar, the bays with their bookings
+    assert calendar_reads(statements) == 1
+
+
+def test_next_openings_read_the_calendar_once_for_every_week_they_look_at(context_for, bays, menu, customer, monday):
+    for offset in range(14):  # two weeks closed: the search looks a week at a time
+        Closure.objects.create(date=monday + timedelta(days=offset), reason="Renovation")
+
+    result, statements = statements_of(
+        context_for(customer), "get_available_slots",
+        {"service_ids": [menu.oil.pk], "after": (monday + timedelta(days=2)).isoformat() + "T09:00"},
+    )  # fmt: skip
+
+    assert result.ok
+    assert min(instant(s["start"]) for s in result.data["slots"]).date() >= monday + timedelta(days=14)
+    assert calendar_reads(statements) == 1
+
+
+def test_a_booking_reads_the_calendar_once_and_stays_within_twelve_statements(
+    context_for, bays, menu, customer, vehicle, monday, at
+):
+    result, statements = statements_of(context_for(customer), "book_appointment",
+                                       booking(vehicle, menu, at(monday, "09:30")))  # fmt: skip
+
+    assert result.ok, result
+    # The caller's vehicle with its owner, the services, the calendar, the bays' bookings; then in the
+    # transaction (two savepoints in a test): the free bays, the insert, its services, its event. It was 20.
+    assert len(statements) <= 12, "\n".join(statements)
+    assert calendar_reads(statements) == 1
+
+
+def test_a_refused_booking_reads_the_calendar_once(context_for, bays, menu, customer, vehicle, sunday, at):
+    result, statements = statements_of(context_for(customer), "book_appointment",
+                                       booking(vehicle, menu, at(sunday, "10:00")))  # fmt: skip
+
+    assert result.ok is False and result.data["alternatives"]
+    assert calendar_reads(statements) == 1
+    assert len(statements) <= 6, "\n".join(statements)
+
+
+def test_a_move_reads_the_calendar_once_and_stays_within_sixteen_statements(
+    context_for, customer, own_and_other, monday, at
+):
+    own, _ = own_and_other
+    move = {"appointment_id": own.pk, "start": at(monday, "10:00").isoformat()}
+    result, statements = statements_of(context_for(customer), "reschedule_appointment", move)
+
+    assert result.ok, result
+    assert len(statements) <= 16, "\n".join(statements)  # it was 23
+    assert calendar_reads(statements) == 1
+
+
+def test_a_closure_added_in_the_admin_is_seen_by_the_next_search_and_booking(
+    admin_client, context_for, bays, menu, customer, vehicle, monday, at
+):
+    context = context_for(customer)
+    search = {"service_ids": [menu.oil.pk], "date": str(monday), "after": "10:00"}
+    assert instant(call_tool(context, "get_available_slots", search).data["slots"][0]["start"]) == at(monday, "10:00")
+
+    response = admin_client.post(reverse("admin:scheduling_closure_add"), {"date": str(monday), "reason": "Flood"})
+    assert response.status_code == 302
+
+    slots = call_tool(context, "get_available_slots", search)
+    assert slots.data["slots"] == []
+    assert all(instant(s["start"]).date() != monday for s in slots.data["next_openings"])
+    booked = call_tool(context, "book_appointment", booking(vehicle, menu, at(monday, "10:00")))
+    assert booked.ok is False and booked.say.startswith("We have nothing open ")
+
+    Closure.objects.get(date=monday).delete()
+    assert call_tool(context, "book_appointment", booking(vehicle, menu, at(monday, "10:00"))).ok
+
+
+def test_hours_and_a_break_changed_in_the_admin_are_seen_by_the_next_search_and_booking(
+    admin_client, context_for, bays, menu, customer, vehicle, monday, at
+):
+    context = context_for(customer)
+    rotation = {"service_ids": [menu.rotation.pk], "date": str(monday), "after": "07:00"}
+    assert call_tool(context, "get_available_slots", rotation).data["slots"][0]["start"].startswith(f"{monday}T07:00")
+    hours = OpeningHours.objects.get(weekday=monday.weekday())
+    lunch = hours.breaks.get()
+
+    response = admin_client.post(reverse("admin:scheduling_openinghours_change", args=[hours.pk]), {
+        "weekday": hours.weekday, "opens": "09:00", "closes": "18:00",
+        "breaks-TOTAL_FORMS": "2", "breaks-INITIAL_FORMS": "1", "breaks-MIN_NUM_FORMS": "0",
+        "breaks-MAX_NUM_FORMS": "1000",
+        "breaks-0-id": lunch.pk, "breaks-0-hours": hours.pk, "breaks-0-starts": "12:00", "breaks-0-ends": "12:30",
+        "breaks-1-id": "", "breaks-1-hours": hours.pk, "breaks-1-starts": "15:00", "breaks-1-ends": "15:30",
+    })  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+
+    starts = {local.strftime("%H:%M") for local in (instant(s["start"]) for s in call_tool(
+        context, "get_available_slots", {**rotation, "part_of_day": "afternoon", "after": "14:00"}).data["slots"])}
+    assert starts and not {"15:00", "15:15"} & starts
+    assert call_tool(context, "get_available_slots", rotation).data["slots"][0]["start"].startswith(f"{monday}T09:00")
+    for refused in ("07:00", "15:00"):
+        result = call_tool(context, "book_appointment",
+                           {**booking(vehicle, menu, at(monday, refused)), "service_ids": [menu.rotation.pk]})
+        assert result.ok is False and "isn't open" in result.say, (refused, result)
+    assert call_tool(context, "book_appointment",
+                     {**booking(vehicle, menu, at(monday, "15:30")), "service_ids": [menu.rotation.pk]}).ok
