@@ -54,7 +54,8 @@ A round has up to eight phases, each marked in the server's figures:
   ("Hold on, one more thing.") then another question of the pool: what the stand-in model cannot find in
   the knowledge base it answers with a transfer, which would end the call;
 - "mix-lead-in" then "mix": the realistic mix. Every caller loops: ask a random question of the pool,
-  hear the whole answer (or, in MIX_BARGE_SHARE (25%) of the exchanges, talk over it as in "barge"), pause. The pause is drawn at random, x0.5 to x1.5, around the value that makes
+  hear the whole answer (or, in the share --mix-barge-ins of the exchanges, 0 by default, talk over it as
+  in "barge"), pause. The pause is drawn at random, x0.5 to x1.5, around the value that makes
   the agent speak MIX_SHARE (40%) of the caller's cycle: with the answer just heard lasting A seconds of
   audio and the whole exchange (question, waiting, answer, the quiet after it) T seconds, the pause
   P = A / 0.4 - T, so A / (T + P) = 0.4 on average (measured per exchange, so a slower server gets
@@ -154,7 +155,6 @@ BARGE_REPEATS = 2  # answers each caller talks over
 BARGE_AFTER_SECONDS = (0.6, 1.5)  # how long the answer's audio has been arriving when the caller talks over it
 BARGE_MIN_ANSWER_SECONDS = 4.0  # an answer this long is still playing when the interruption's words are known
 BARGE_MAX_CALLS = 100  # unless --phases names it, the barge-in phase runs in rounds of at most this many calls
-MIX_BARGE_SHARE = 0.25  # in the mix, the share of exchanges in which the caller talks over the answer
 # Said over an answer, each followed by another question of the pool (the stand-in model answers a line it
 # cannot find in the knowledge base with a transfer, which would end the call).
 BARGE_OPENERS = ("Sorry to cut in.", "Hold on, one more thing.", "Wait, before you go on.",
@@ -368,8 +368,10 @@ class Round:
 class Caller:
     """One simulated caller: arrive and hear the greeting, ask (talk), converse (mix), hang up when told."""
 
-    def __init__(self, call: SimulatedCall, questions: list[str], pool: Pool, rng: random.Random):
+    def __init__(self, call: SimulatedCall, questions: list[str], pool: Pool, rng: random.Random,
+                 mix_barge_share: float = 0.0):  # fmt: skip
         self.call, self.questions, self.pool, self.rng = call, questions, pool, rng
+        self.mix_barge_share = mix_barge_share  # in the mix, the share of answers this caller talks over
         self.greeted = False
         self.errors: dict[str, str] = {}  # phase -> what went wrong first
         self.exchanges: list[Exchange] = []
@@ -406,7 +408,7 @@ class Caller:
         await asyncio.sleep(offset)
         while True:
             exchange = None
-            if self.rng.random() < MIX_BARGE_SHARE:
+            if self.rng.random() < self.mix_barge_share:
                 started, received = time.monotonic(), self.call.peer.outbound_media_bytes
                 if not await self.barge_in("mix"):
                     return
@@ -533,12 +535,12 @@ class RoundDriver:
 
 
 async def run_round(calls: int, ran: tuple[str, ...], server: ServerProcess, standins: Standins, pool: Pool,
-                    questions: int, seed: int) -> Round:  # fmt: skip
+                    questions: int, seed: int, mix_barge_share: float = 0.0) -> Round:  # fmt: skip
     rng = random.Random(seed)
     endpoint = Endpoint.at(f"ws://127.0.0.1:{server.port}/ws/voice/", account_sid=standins.twilio.account_sid,
                            auth_token=standins.twilio.auth_token)  # fmt: skip
     callers = [Caller(SimulatedCall(endpoint, from_number=caller_number(n), twilio=standins.twilio),
-                      rng.sample(pool.questions, questions), pool, random.Random(rng.random()))
+                      rng.sample(pool.questions, questions), pool, random.Random(rng.random()), mix_barge_share)
                for n in range(calls)]  # fmt: skip
     driver, sampler = RoundDriver(server, callers), SpeakingSampler(callers)
     result = Round(calls=calls, ran=ran)
@@ -716,13 +718,13 @@ def print_header(args, server_cpu, own_cpus, pool: Pool) -> None:
     print(line)
 
 
-def print_tables(rounds: list[Round]) -> None:
+def print_tables(rounds: list[Round], mix_barge_share: float) -> None:
     talked = [r for r in rounds if "talk" in r.ran]
     if talked:
         print_talk_tables(talked)
     barged = [r for r in rounds if r.barge_ins]
     if barged:
-        print_barge_table(barged)
+        print_barge_table(barged, mix_barge_share)
     mixed = [r for r in rounds if "mix" in r.ran]
     if mixed:
         print_mix_table(mixed)
@@ -799,12 +801,12 @@ def print_mix_table(rounds: list[Round]) -> None:
     print()
 
 
-def print_barge_table(rounds: list[Round]) -> None:
+def print_barge_table(rounds: list[Round], mix_barge_share: float) -> None:
     after, gap_ms = BARGE_AFTER_SECONDS, simulation.AUDIO_STOPPED_GAP * 1000
     print(f"Barge-in: the caller talks over the answer {after[0]:g} to {after[1]:g} s into its audio with another "
           "question and hears")  # fmt: skip
     print(f"the answer to that. 'barge': every caller, {BARGE_REPEATS} times, out of phase (nearly every agent "
-          f"speaking); 'mix': {MIX_BARGE_SHARE:.0%} of the")  # fmt: skip
+          f"speaking); 'mix': {mix_barge_share:.0%} of the")  # fmt: skip
     print("exchanges of the realistic mix (its lead-in included). On the caller's clock, ms from the first frame "
           "of the line said over the")  # fmt: skip
     print(f"agent, p50 / p95: quiet, the arrival of the last agent frame before its audio stopped (a {gap_ms:.0f} ms "
@@ -970,7 +972,7 @@ def sweep(counts: list[int], server: ServerProcess, standins: Standins, pool: Po
         server.wait_until_idle()
         order = [p for p in ("talk", "arrivals", "barge", "mix") if p in ran]
         result = asyncio.run(run_round(calls, tuple(order), server, standins, pool, args.questions,
-                                       seed=len(rounds) + 1))  # fmt: skip
+                                       seed=len(rounds) + 1, mix_barge_share=args.mix_barge_ins))  # fmt: skip
         figures = [f"{p} lag p99 {_f(result.lag_p99(p), 1)} ms, {_share(result.speaking.get(p))} speaking"
                    + ("" if result.under_lag_bound(p) else " (over)") for p in order if p in CRITERIA]  # fmt: skip
         if "barge" in order:
@@ -1020,6 +1022,9 @@ def parse_args():
                              f"(barge-ins), mix; default: all three, barge only in rounds of at most "
                              f"{BARGE_MAX_CALLS} calls")  # fmt: skip
     parser.add_argument("--questions", type=int, choices=(1, 2), default=2, help="questions each caller asks")
+    parser.add_argument("--mix-barge-ins", type=float, default=0.0, metavar="SHARE",
+                        help="in the mix, the share of answers the callers talk over (e.g. 0.25), measured like the "
+                             "barge phase's; 0 (default) keeps the mix the lag criterion's")  # fmt: skip
     parser.add_argument("--no-pin", action="store_true", help="do not pin the server and this process to CPUs")
     parser.add_argument("--keep-going", action="store_true",
                         help="run every round of the sweep (default: stop after two rounds over the lag "
@@ -1062,7 +1067,7 @@ def main() -> int:
             took = time.monotonic() - began
             print(f"  {len(rounds)} round(s) in {took // 60:.0f} min {took % 60:.0f} s")
             print()
-            print_tables(rounds)
+            print_tables(rounds, args.mix_barge_ins)
             print_verdicts(rounds, [p for p in args.phases if p in CRITERIA])
             print(f"server log: {server.log.name}")
     finally:

@@ -27,7 +27,6 @@ import contextlib
 import functools
 import hashlib
 import hmac
-import itertools
 import logging
 import re
 import threading
@@ -480,7 +479,8 @@ def barge_in_figures(peer: MediaStreamPeer, line: CallerLine) -> BargeInFigures 
     over_agent = first_after > 0 and start - arrivals[first_after - 1] < AUDIO_STOPPED_GAP
     clear = next((e.t for e in peer.timeline if e.kind == "clear_received" and e.t >= start), None)
     quiet = start
-    for arrived in itertools.islice(arrivals, first_after, None):
+    for index in range(first_after, len(arrivals)):  # not islice: it would walk the whole call's frames first
+        arrived = arrivals[index]
         if arrived - quiet >= AUDIO_STOPPED_GAP or (clear is not None and arrived > clear):
             break
         quiet = arrived
