@@ -129,7 +129,7 @@ async def test_a_reply_begun_in_a_pause_goes_as_soon_as_the_caller_goes_on_talki
     async with live.peer(call_sid, parameters) as peer:
         await hears(peer, GREETING)
         await peer.say("that is all")
-        await asyncio.sleep(0.4)  # a pause: the reply begins on "that is all"
+        await asyncio.sleep(0.6)  # a pause: the reply begins on "that is all"
         going_on = peer.say_nowait("for the oil change next week")  # before the first final: the caller went on
         await until(lambda: counted(metrics.DISCARDED) > discarded_before)
         # Dropped on the caller's next words, before the final of the first ones had even come.
