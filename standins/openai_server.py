@@ -268,6 +268,8 @@ class FakeOpenAI(ThreadedAiohttpServer):
             body = await request.json()
         except ValueError:
             return web.json_response(error_body(400, "We could not parse the JSON body of your request."), status=400)
+        except ConnectionResetError:  # the client gave up while sending (a reply cancelled as it was asked)
+            return web.Response(status=499)
         record = ChatRecord(body, dict(request.headers), received, bool(body.get("stream")))
         self.chat_requests.append(record)
         if not isinstance(body.get("messages"), list) or not body.get("model"):
