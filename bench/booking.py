@@ -84,14 +84,14 @@ OVERLAPPING_ACTIVE_PAIRS = """
 # --------------------------------------------------------------------------- set-up
 
 
-def isolate() -> None:
+def isolate(database: str = BENCH_DATABASE) -> None:
     """No Google, no Redis traffic, no query log: only the database and our code are measured."""
     settings.GOOGLE_SERVICE_ACCOUNT_FILE = ""
     settings.GOOGLE_CALENDAR_ID = ""
     settings.DEBUG = False  # DEBUG=1 is only needed to start without a SECRET_KEY; it would log every query
     celery_app.conf.broker_url = "memory://localhost//"
     celery_app.conf.task_always_eager = False
-    connections["default"].settings_dict["TEST"]["NAME"] = BENCH_DATABASE
+    connections["default"].settings_dict["TEST"]["NAME"] = database
 
 
 def zone() -> ZoneInfo:

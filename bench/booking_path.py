@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dealership.settings")
@@ -55,10 +54,10 @@ from django.db import connection, connections  # noqa: E402
 from django.test.utils import CaptureQueriesContext, setup_databases, teardown_databases  # noqa: E402
 
 from agent.events import ToolCall  # noqa: E402
+from bench.booking import isolate, zone  # noqa: E402  the booking bench's isolation and zone
 from agent.tools.base import ToolContext, ToolResult  # noqa: E402
 from agent.tools.registry import run_tool  # noqa: E402
 from crm import services as crm_services  # noqa: E402
-from dealership.celery import app as celery_app  # noqa: E402
 from scheduling.models import Bay, OpeningHours, ServiceType, Weekday  # noqa: E402
 
 BENCH_DATABASE = "bench_booking_path"
@@ -71,20 +70,6 @@ FIRST_DAY_AHEAD = 14  # the first requested day is the first Monday at least thi
 
 
 # --------------------------------------------------------------------------- set-up
-
-
-def isolate() -> None:
-    """No Google, no Redis traffic, no query log: only the database and our code are measured."""
-    settings.GOOGLE_SERVICE_ACCOUNT_FILE = ""
-    settings.GOOGLE_CALENDAR_ID = ""
-    settings.DEBUG = False  # DEBUG=1 is only needed to start without a SECRET_KEY; it would log every query
-    celery_app.conf.broker_url = "memory://localhost//"
-    celery_app.conf.task_always_eager = False
-    connections["default"].settings_dict["TEST"]["NAME"] = BENCH_DATABASE
-
-
-def zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 def make_shop() -> ServiceType:
@@ -267,7 +252,7 @@ def main() -> int:
     parser.add_argument("--queries", action="store_true", help="also list the SQL statements of one booking")
     options = parser.parse_args()
 
-    isolate()
+    isolate(BENCH_DATABASE)
     old_config = setup_databases(verbosity=0, interactive=False, aliases={"default"}, serialized_aliases=set())
     try:
         with connection.cursor() as cursor:

@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import contextlib
 import time
 
 from voice.session.pacer import FRAME_BYTES, FRAME_SECONDS, Pacer
@@ -78,13 +79,22 @@ def numbered_frames(count: int) -> bytes:
     return b"".join(bytes([n]) * FRAME_BYTES for n in range(count))
 
 
-async def test_a_paused_pacer_sends_nothing_new_and_resumes_from_the_very_frame_where_it_stopped():
+@contextlib.asynccontextmanager
+async def playing_forty_frames():
+    """A running pacer given one sentence of 40 numbered frames and its mark "s1", and the recorder of its sends."""
     recorder = Recorder()
     pacer = Pacer(recorder.send, "MZ1", lead_seconds=LEAD)
     running = asyncio.create_task(pacer.run())
     try:
         pacer.add_audio(1, numbered_frames(40))
         pacer.add_mark("s1")
+        yield pacer, recorder
+    finally:
+        running.cancel()
+
+
+async def test_a_paused_pacer_sends_nothing_new_and_resumes_from_the_very_frame_where_it_stopped():
+    async with playing_forty_frames() as (pacer, recorder):
         await recorder.until(lambda: len(recorder.frames()) >= 5)
         pacer.pause()
         sent_when_paused = len(recorder.sent)
@@ -98,19 +108,12 @@ async def test_a_paused_pacer_sends_nothing_new_and_resumes_from_the_very_frame_
 
         pacer.resume()
         await recorder.until(lambda: any(m["event"] == "mark" for m in recorder.sent))
-    finally:
-        running.cancel()
     assert [frame[0] for frame in recorder.frames()] == list(range(40)), "every frame once, in order"
     assert recorder.sent[-1]["mark"]["name"] == "s1"
 
 
 async def test_a_clear_while_paused_drops_the_rest_and_ends_the_pause():
-    recorder = Recorder()
-    pacer = Pacer(recorder.send, "MZ1", lead_seconds=LEAD)
-    running = asyncio.create_task(pacer.run())
-    try:
-        pacer.add_audio(1, numbered_frames(40))
-        pacer.add_mark("s1")
+    async with playing_forty_frames() as (pacer, recorder):
         await recorder.until(lambda: len(recorder.frames()) >= 3)
         pacer.pause()
         pacer.clear()  # the words that followed were a barge-in
@@ -119,8 +122,6 @@ async def test_a_clear_while_paused_drops_the_rest_and_ends_the_pause():
         pacer.add_audio(2, b"\x77" * (FRAME_BYTES * 2))  # the next reply plays at once
         pacer.add_mark("s2")
         await recorder.until(lambda: any(m["event"] == "mark" and m["mark"]["name"] == "s2" for m in recorder.sent))
-    finally:
-        running.cancel()
     frames = recorder.frames()
     assert frames[-2:] == [b"\x77" * FRAME_BYTES] * 2
     assert len(frames) <= before + 1 + 2, "nothing of the cleared reply after the clear but a frame in hand"
