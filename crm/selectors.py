@@ -133,7 +133,12 @@ def customer_verify_identity(*, name: str, plate: str = "", vin_ending: str = ""
 
 def vehicle_for_customer(vehicle_id: int, customer_id: int) -> Vehicle | None:
     """The vehicle with this id if it belongs to this customer, else None (whether or not it exists)."""
-    return Vehicle.objects.select_related("customer").filter(pk=vehicle_id, customer_id=customer_id).first()
+    # get(), not first(): first() would sort by the model's ordering, which joins the customer's name, to
+    # pick one of at most one row.
+    try:
+        return Vehicle.objects.select_related("customer").get(pk=vehicle_id, customer_id=customer_id)
+    except Vehicle.DoesNotExist:
+        return None
 
 
 def vehicle_vin_registered(vin: str) -> bool:

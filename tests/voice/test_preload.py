@@ -33,3 +33,14 @@ def test_a_calls_code_is_loaded_and_frozen_when_the_server_starts():
                             text=True, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == {name: True for name in CALL_PATH}
+
+
+def test_the_server_considers_a_full_collection_ten_times_less_often():
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "dealership.settings"}
+    report = "import gc, json\nimport dealership.asgi\nprint(json.dumps([gc.get_threshold(), gc.get_freeze_count() > 0]))"
+    result = subprocess.run([sys.executable, "-c", report], cwd=ROOT, env=environment, capture_output=True,
+                            text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (young, middle, full), frozen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert (young, middle) == (700, 10)  # CPython's own young and middle thresholds, unchanged
+    assert full == 100 and frozen
